@@ -1,0 +1,1 @@
+"""podarchive: settings, database, pipeline stages, search index and CLI."""

@@ -1,0 +1,46 @@
+"""The wiring one command needs: settings, database, search index, transcription engine."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import feeds
+from archive.config import Settings
+from archive.db import Database
+from archive.meili import endpoint
+from archive.search import SearchIndex
+from transcribe.engine import Engine, EngineOptions
+
+
+class Archive:
+    """Opened once per process; the heavy parts load on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.db = Database(settings)
+
+    @cached_property
+    def search(self) -> SearchIndex:
+        """The search index (starts the local Meilisearch if none is configured)."""
+        return SearchIndex(endpoint(self.settings), self.settings.index_prefix)
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The Whisper model, loaded once."""
+        s = self.settings
+        options = EngineOptions(
+            model=s.model, device=s.device, compute_type=s.compute_type,
+            threads=s.threads, batch_size=s.batch_size, beam_size=s.beam_size,
+        )
+        return Engine(options, s.cache_dir)
+
+    @cached_property
+    def fetch_policy(self) -> feeds.FetchPolicy:
+        """How feeds, enclosures and transcript files are fetched."""
+        s = self.settings
+        return feeds.FetchPolicy(
+            user_agent=s.user_agent,
+            read_timeout=s.fetch_timeout,
+            max_bytes=s.max_download_mb * 1024 * 1024,
+            allow_private_hosts=s.allow_private_hosts,
+        )
