@@ -1,0 +1,14 @@
+"""Fetch podcast feeds and enclosures safely, and parse feeds into dataclasses."""
+
+from .errors import BlockedURL, FeedError, FetchError, ParseError, TooLarge
+from .fetch import DownloadResult, FetchResult, download, fetch
+from .guard import FetchPolicy, check_url, is_public_address
+from .model import Enclosure, Entry, Feed, Person, TranscriptLink
+from .parse import entry_identity, normalise_enclosure_url, parse_duration, parse_feed
+
+__all__ = [
+    "BlockedURL", "DownloadResult", "Enclosure", "Entry", "Feed", "FeedError", "FetchError",
+    "FetchPolicy", "FetchResult", "ParseError", "Person", "TooLarge", "TranscriptLink",
+    "check_url", "download", "entry_identity", "fetch", "is_public_address",
+    "normalise_enclosure_url", "parse_duration", "parse_feed",
+]
