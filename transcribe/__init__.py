@@ -1,0 +1,13 @@
+"""Audio to transcript: faster-whisper engine, weights resolution and transcript formats."""
+
+from transcribe.errors import ModelNotFound, TranscriptFormatError, TranscriptionError
+from transcribe.result import Segment, Transcript, Word
+
+__all__ = [
+    "ModelNotFound",
+    "Segment",
+    "Transcript",
+    "TranscriptFormatError",
+    "TranscriptionError",
+    "Word",
+]
