@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -37,11 +37,14 @@ class FetchResult:
 
 @dataclass(frozen=True)
 class DownloadResult:
-    """What download() wrote."""
+    """What download() wrote (final_url is for logs only: signed CDN URLs expire)."""
 
     bytes_written: int
     content_type: str | None
     final_url: str
+    resumed: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,20 +86,69 @@ def fetch(
         return replace(result, content=bytes(body))
 
 
-def download(url: str, dest: BinaryIO, policy: FetchPolicy) -> DownloadResult:
-    """Stream an enclosure into dest under the guard, byte cap and deadline."""
-    with _open(url, policy, {}) as opened:
-        if opened.response.status_code == 304:
+def download(
+    url: str,
+    dest: BinaryIO,
+    policy: FetchPolicy,
+    *,
+    offset: int = 0,
+    if_range: str | None = None,
+    on_validators: Callable[[str | None, str | None], None] | None = None,
+) -> DownloadResult:
+    """Stream an enclosure into dest under the guard, byte cap and deadline.
+
+    With offset > 0 (dest already holds that many bytes) ask for the rest with
+    Range + If-Range; a server that answers 200 instead, or a 206 whose
+    Content-Range does not start at offset, gets dest truncated and a full
+    download. on_validators hears the ETag/Last-Modified before the body comes,
+    so a caller can keep them for the next resume even if this one breaks.
+    """
+    headers: dict[str, str] = {}
+    if offset > 0:
+        headers["Range"] = f"bytes={offset}-"
+        if if_range:
+            headers["If-Range"] = if_range
+        # Byte ranges address the encoded body; ask for none so offsets mean file bytes.
+        headers["Accept-Encoding"] = "identity"
+    with _open(url, policy, headers) as opened:
+        resp = opened.response
+        if resp.status_code == 304:
             raise FetchError(f"unexpected 304 for {url}", status=304)
+        etag, last_modified = resp.headers.get("etag"), resp.headers.get("last-modified")
+        if on_validators is not None:
+            on_validators(etag, last_modified)
+        resumed = offset > 0 and resp.status_code == 206 and _range_start(resp) == offset
+        if not resumed:
+            if resp.status_code == 206:
+                raise FetchError(f"206 with unusable Content-Range from {url}", status=206)
+            dest.seek(0)
+            dest.truncate()
+            offset = 0
+        else:
+            dest.seek(offset)
         written = 0
-        for chunk in _body(opened.response, policy, opened.url):
+        capped = replace(policy, max_bytes=max(policy.max_bytes - offset, 0))
+        for chunk in _body(resp, capped, opened.url):
             dest.write(chunk)
             written += len(chunk)
         return DownloadResult(
-            bytes_written=written,
-            content_type=opened.response.headers.get("content-type"),
+            bytes_written=offset + written,
+            content_type=resp.headers.get("content-type"),
             final_url=opened.url,
+            resumed=resumed,
+            etag=etag,
+            last_modified=last_modified,
         )
+
+
+def _range_start(resp: httpx.Response) -> int | None:
+    """First byte position of a 206's Content-Range ("bytes 100-199/200"), or None."""
+    value = resp.headers.get("content-range", "")
+    unit, _, rest = value.strip().partition(" ")
+    start, dash, _ = rest.partition("-")
+    if unit.lower() != "bytes" or not dash or not start.strip().isdigit():
+        return None
+    return int(start)
 
 
 @contextmanager
@@ -161,7 +213,9 @@ def _body(resp: httpx.Response, policy: FetchPolicy, url: str) -> Iterator[bytes
     if length.isdigit() and not encoding and int(length) > policy.max_bytes:
         raise TooLarge(f"{url}: Content-Length {length} over {policy.max_bytes} bytes")
     try:
-        yield from decoded_chunks(resp.iter_raw(64 * 1024), encoding, policy.max_bytes)
+        # No chunk_size: httpx would hold bytes back until a chunk fills, and a
+        # broken transfer would lose them (nothing to resume from).
+        yield from decoded_chunks(resp.iter_raw(), encoding, policy.max_bytes)
     except TooLarge as exc:
         raise TooLarge(f"{url}: {exc}") from None
 

@@ -109,7 +109,7 @@ def _entry(item: Any, enclosure: Enclosure | None, tags: ItemTags, base_url: str
     content = item.get("content") or []
     body = content[0].get("value") if content else None
     return Entry(
-        guid=entry_identity(item.get("id"), enclosure.url if enclosure else None, link, title, published),
+        guid=entry_identity(_clean(item.get("id")), enclosure.url if enclosure else None, link, title, published),
         title=title,
         description_html=clean_html(body or item.get("summary")),
         link=link,
@@ -127,14 +127,14 @@ def _entry(item: Any, enclosure: Enclosure | None, tags: ItemTags, base_url: str
 
 def _enclosure(enclosures: list[Any], base_url: str) -> Enclosure | None:
     """The first audio/video enclosure (else the first at all), URL made absolute."""
-    usable = [e for e in enclosures if (e.get("href") or "").strip()]
+    usable = [e for e in enclosures if _clean(e.get("href"))]
     if not usable:
         return None
     media = [e for e in usable if (e.get("type") or "").startswith(("audio/", "video/"))]
     chosen = (media or usable)[0]
     return Enclosure(
-        url=urljoin(base_url, chosen["href"].strip()),
-        type=(chosen.get("type") or "").strip().lower() or None,
+        url=urljoin(base_url, _clean(chosen["href"])),
+        type=_clean(chosen.get("type")).lower() or None,
         length=_int(chosen.get("length")) or None,
     )
 
@@ -146,8 +146,13 @@ def _link(links: list[Any], rel: str, base_url: str) -> str | None:
 
 def _url(value: str | None, base_url: str) -> str | None:
     """value as an absolute URL, or None when empty."""
-    value = (value or "").strip()
+    value = _clean(value)
     return urljoin(base_url, value) if value else None
+
+
+def _clean(value: str | None) -> str:
+    """Feed text without NULs (the lenient parser keeps them; PostgreSQL text refuses them), stripped."""
+    return (value or "").replace("\x00", "").strip()
 
 
 def _int(value: Any) -> int | None:

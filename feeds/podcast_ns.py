@@ -85,7 +85,8 @@ def read_item_tags(content: bytes, base_url: str) -> tuple[list[ItemTags], list[
         parser.Parse(content, True)
     except UnsafeXML:
         return [], ["document declares XML entities; Podcasting 2.0 tags skipped"]
-    except expat.ExpatError as exc:
+    except (expat.ExpatError, LookupError) as exc:
+        # LookupError: an encoding label Python does not know ("x-no-such-charset").
         return reader.items, [f"Podcasting 2.0 pass stopped early: {exc}"]
     return reader.items, []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import socket
 import ssl
 import time
@@ -102,13 +103,21 @@ class GuardedBackend(httpcore.SyncBackend):
         return allowed
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One verifying TLS context per process: loading the CA bundle takes ~25 ms of
+    CPU under the GIL, which serialised concurrent polls (bench/poll_bench.py)."""
+    return httpx.create_ssl_context()
+
+
 def guarded_client(policy: FetchPolicy, deadline: float) -> httpx.Client:
     """A one-shot httpx client: guarded connects, no redirects, no env proxies."""
-    transport = httpx.HTTPTransport(retries=0)
+    context = _ssl_context()
+    transport = httpx.HTTPTransport(retries=0, verify=context)
     # httpx has no public hook for the network backend, so swap its pool for one
     # built on ours (httpcore's documented extension point).
     transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(),
+        ssl_context=context,
         network_backend=GuardedBackend(policy, deadline),
         retries=0,
     )
