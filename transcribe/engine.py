@@ -15,11 +15,19 @@ from faster_whisper import BatchedInferencePipeline, WhisperModel, decode_audio
 from transcribe.errors import ModelNotFound, TranscriptionError
 from transcribe.models import packaged_models, resolve_model
 from transcribe.passages import NO_SPACE_LANGUAGES, split_segments
+from transcribe.quality import suspicions
 from transcribe.result import Segment, Transcript, Word
 
 SAMPLE_RATE = 16000
 # Whisper's window; batched decoding without VAD needs clips no longer than this.
 _CHUNK_SECONDS = 30
+# Speech runs about 3-5 tokens a second; twice that bounds a re-run window's text.
+_TOKENS_PER_SECOND = 10
+# Batched VAD: split speech at pauses this long (faster-whisper's sequential default; its
+# batched default of 160 ms cut and re-merged chunks so that base lost utterances).
+_SPLIT_SILENCE_MS = 2000
+# Safer decoding for a suspect window: every temperature Whisper's fallback knows.
+_FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 Progress = Callable[[float, float], None]
 
@@ -35,6 +43,13 @@ class EngineOptions:
     batch_size: int = 8
     beam_size: int = 5
     vad: bool = True
+    # Batched mode merges VAD speech into chunks up to this long. At 30 s (with the
+    # batched pipeline's 160 ms silence split) base skipped whole utterances, e.g. the
+    # first 10 s of the demo entretien-montagne.mp3; 15 s chunks split at 2 s pauses keep
+    # them: long-form WER fr 35 -> 28 %, en 31 -> 17 %, same speed (docs/transcription.md).
+    chunk_seconds: int = 15
+    # Re-decode windows that look hallucinated (transcribe.quality) with safer settings.
+    rerun_suspect: bool = True
 
 
 class Engine:
@@ -108,14 +123,23 @@ class Engine:
                 # Timestamp tokens keep the decoder going past the first sentence of a
                 # VAD chunk: without them, batched base dropped whole utterances of the
                 # demo podcast (measured: 3 of 11 clips lost).
+                if self.options.vad:
+                    kwargs["vad_parameters"] = {
+                        "min_silence_duration_ms": _SPLIT_SILENCE_MS,
+                        "max_speech_duration_s": self.options.chunk_seconds,
+                    }
                 raw, info = self._batched.transcribe(
-                    audio, batch_size=self.options.batch_size, without_timestamps=False, **kwargs
+                    audio, batch_size=self.options.batch_size, without_timestamps=False,
+                    chunk_length=self.options.chunk_seconds, **kwargs
                 )
             else:
                 raw, info = self._model.transcribe(
                     audio, condition_on_previous_text=False, **kwargs
                 )
             segments = _collect(raw, info.language, duration, progress)
+            reruns = 0
+            if self.options.rerun_suspect:
+                segments, reruns = self.repair(audio, segments, info.language)
         except TranscriptionError:
             raise
         except Exception as exc:  # ctranslate2 / numpy failures mid-decode
@@ -129,7 +153,53 @@ class Engine:
             model=self.options.model,
             origin="asr",
             language_probability=float(info.language_probability),
+            reruns=reruns,
+            prompt=initial_prompt or hotwords or None,
         )
+
+    def repair(
+        self, audio: np.ndarray, segments: list[Segment], language: str
+    ) -> tuple[list[Segment], int]:
+        """Re-decode the windows of suspect segments without conditioning, with temperature fallback.
+
+        The new text replaces the window's; what was suspected stays in each segment's
+        flags and rerun=True. Text still judged to be over silence is dropped.
+        """
+        out: list[Segment] = []
+        reruns = 0
+        for seg in segments:
+            flags = suspicions(seg)
+            if not flags:
+                out.append(seg)
+                continue
+            reruns += 1
+            start = max(int(seg.start * SAMPLE_RATE), 0)
+            end = min(int(np.ceil(seg.end * SAMPLE_RATE)), len(audio))
+            seconds = (end - start) / SAMPLE_RATE
+            raw, _ = self._model.transcribe(
+                audio[start:end], language=language, task="transcribe",
+                beam_size=self.options.beam_size, word_timestamps=True,
+                condition_on_previous_text=False, temperature=_FALLBACK_TEMPERATURES,
+                vad_filter=False,
+                # A looping attempt runs to Whisper's 448-token cap at every temperature;
+                # real speech needs far fewer (measured on a 16 s loop window: 15.4 s -> 7.4 s).
+                max_new_tokens=min(int(_TOKENS_PER_SECOND * seconds) + 16, 440),
+            )
+            offset = start / SAMPLE_RATE
+            for new in _collect(raw, language, (end - start) / SAMPLE_RATE, None):
+                if "silence" in suspicions(new):
+                    continue
+                out.append(_shifted(new, offset, ",".join(flags)))
+        return out, reruns
+
+
+def _shifted(seg: Segment, offset: float, flags: str) -> Segment:
+    """A re-run window's segment moved back to episode time and marked as re-run."""
+    words = tuple(Word(w.start + offset, w.end + offset, w.text, w.probability) for w in seg.words)
+    return Segment(start=seg.start + offset, end=seg.end + offset, text=seg.text, words=words,
+                   avg_logprob=seg.avg_logprob, no_speech_prob=seg.no_speech_prob,
+                   compression_ratio=seg.compression_ratio, language=seg.language,
+                   flags=flags, rerun=True)
 
 
 def _decode(audio_path: Path) -> np.ndarray:

@@ -28,6 +28,9 @@ class Segment:
     compression_ratio: float | None = None
     speaker: str | None = None
     language: str | None = None
+    # What looked hallucinated ("compression,repeat,silence") and whether the window was re-run.
+    flags: str | None = None
+    rerun: bool = False
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,10 @@ class Transcript:
     model: str = ""
     origin: str = "asr"
     language_probability: float | None = None
+    # Windows re-decoded with safer settings; the vocabulary prompt; a publisher file's URL.
+    reruns: int = 0
+    prompt: str | None = None
+    source_url: str | None = None
 
     @property
     def text(self) -> str:
