@@ -2,204 +2,267 @@
 
 from __future__ import annotations
 
-import html
-import re
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import meilisearch
 from meilisearch.errors import MeilisearchError
 
 from archive.meili import Endpoint
+from archive.search_documents import (
+    HL_POST,
+    HL_PRE,
+    EpisodeEntry,
+    Filters,
+    Hit,
+    Passage,
+    SearchPage,
+    episode_document,
+    normalise_query,
+    passage_document,
+    quote_filter,
+    safe_highlight,
+    strip_sentinels,
+)
+from archive.search_settings import EPISODE_SETTINGS, PASSAGE_SETTINGS
 
-# Private-use characters as highlight tags: Meilisearch inserts them into raw
-# text; we escape everything, then turn only these into <mark>. Document text
-# has them stripped, so a feed cannot forge a highlight.
-HL_PRE = "\ue000"
-HL_POST = "\ue001"
-_SENTINELS = re.compile(f"[{HL_PRE}{HL_POST}]")
+__all__ = [
+    "EpisodeEntry",
+    "Filters",
+    "HL_POST",
+    "HL_PRE",
+    "Hit",
+    "Passage",
+    "SearchIndex",
+    "SearchPage",
+    "SearchUnavailable",
+    "episode_document",
+    "normalise_query",
+    "passage_document",
+    "quote_filter",
+    "safe_highlight",
+    "strip_sentinels",
+]
 
-PASSAGE_SETTINGS: dict[str, Any] = {
-    "searchableAttributes": ["text"],
-    "displayedAttributes": ["*"],
-    "filterableAttributes": ["episode_id", "feed_id", "language", "year", "speaker"],
-    "sortableAttributes": ["published", "start"],
-    "rankingRules": ["words", "typo", "proximity", "attribute", "sort", "exactness", "published:desc"],
-}
 TASK_TIMEOUT_MS = 120_000
+MAX_LIMIT, MAX_OFFSET = 100, 1000
+FACETS = ["show", "year", "language"]
+BATCH = 10_000
 
 
 class SearchUnavailable(Exception):
     """Meilisearch cannot be reached or refused the operation."""
 
 
-@dataclass(frozen=True)
-class Passage:
-    """One searchable stretch of a transcript."""
-
-    episode_id: int
-    feed_id: int
-    position: int
-    start: float
-    end: float
-    text: str
-    speaker: str | None
-    language: str | None
-    published: datetime | None
-    episode_title: str
-    feed_title: str
+def _hit(h: dict[str, Any]) -> Hit:
+    return Hit(
+        episode_id=int(h["episode_id"]),
+        position=int(h["position"]),
+        start=float(h["start"]),
+        end=float(h["end"]),
+        html=safe_highlight(h.get("_formatted", {}).get("text", h["text"])),
+        episode_title=h.get("episode_title", ""),
+        feed_title=h.get("feed_title", ""),
+        published=h.get("published"),
+        speaker=h.get("speaker"),
+        language=h.get("language"),
+    )
 
 
-@dataclass(frozen=True)
-class Hit:
-    """A search result; `html` is escaped text with <mark> around the matched words."""
-
-    episode_id: int
-    position: int
-    start: float
-    end: float
-    html: str
-    episode_title: str
-    feed_title: str
-    published: int | None
-
-
-@dataclass(frozen=True)
-class SearchPage:
-    """One page of hits and the estimated total."""
-
-    query: str
-    hits: list[Hit]
-    total: int
-    processing_ms: int
-
-
-def strip_sentinels(text: str) -> str:
-    """Remove the highlight sentinels from text before it is indexed.
-
-    >>> strip_sentinels("a\\ue000b\\ue001c")
-    'abc'
-    """
-    return _SENTINELS.sub("", text)
-
-
-def safe_highlight(formatted: str) -> str:
-    """Escape Meilisearch's formatted text, then turn the sentinels into <mark> tags.
-
-    >>> safe_highlight("<b>\\ue000x\\ue001</b> & 'y'")
-    '&lt;b&gt;<mark>x</mark>&lt;/b&gt; &amp; &#x27;y&#x27;'
-    """
-    escaped = html.escape(formatted, quote=True)
-    return escaped.replace(HL_PRE, "<mark>").replace(HL_POST, "</mark>")
-
-
-def passage_document(p: Passage) -> dict[str, Any]:
-    """The Meilisearch document for a passage; ids use only letters, digits, - and _."""
-    return {
-        "id": f"e{p.episode_id}-{p.position}",
-        "episode_id": p.episode_id,
-        "feed_id": p.feed_id,
-        "position": p.position,
-        "start": round(p.start, 2),
-        "end": round(p.end, 2),
-        "text": strip_sentinels(p.text),
-        "speaker": p.speaker,
-        "language": p.language,
-        "published": int(p.published.timestamp()) if p.published else None,
-        "year": p.published.year if p.published else None,
-        "episode_title": strip_sentinels(p.episode_title),
-        "feed_title": strip_sentinels(p.feed_title),
-    }
+def _batches(docs: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    for doc in docs:
+        batch.append(doc)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 class SearchIndex:
-    """Passage index operations; every write waits for its task and checks it succeeded."""
+    """Passage and episode indexes; every write waits for its task and checks it succeeded."""
 
     def __init__(self, endpoint: Endpoint, prefix: str) -> None:
         self.client = meilisearch.Client(endpoint.url, endpoint.key, timeout=15)
         self.passages_uid = f"{prefix}-passages"
+        self.episodes_uid = f"{prefix}-episodes"
         self._settings_applied = False
 
     def _wait(self, task: Any) -> None:
         try:
-            done = self.client.wait_for_task(task.task_uid, timeout_in_ms=TASK_TIMEOUT_MS)
+            done = self.client.wait_for_task(task.task_uid, timeout_in_ms=TASK_TIMEOUT_MS, interval_in_ms=10)
         except (MeilisearchError, OSError) as exc:
             raise SearchUnavailable(f"waiting for task {task.task_uid}: {exc}") from exc
         if done.status != "succeeded":
             raise SearchUnavailable(f"meilisearch task {task.task_uid} {done.status}: {done.error}")
 
-    def ensure_settings(self) -> None:
-        """Create the index and apply the settings kept in this module (once per instance)."""
-        if self._settings_applied:
-            return
+    def _create(self, uid: str, settings: dict[str, Any]) -> None:
         try:
-            index = self.client.index(self.passages_uid)
-            self._wait(self.client.create_index(self.passages_uid, {"primaryKey": "id"}))
+            try:
+                self._wait(self.client.create_index(uid, {"primaryKey": "id"}))
+            except SearchUnavailable as exc:
+                if "index_already_exists" not in str(exc):
+                    raise
+            self._wait(self.client.index(uid).update_settings(settings))
+        except (MeilisearchError, OSError) as exc:
+            raise SearchUnavailable(str(exc)) from exc
+
+    def _drop(self, uid: str) -> None:
+        try:
+            self._wait(self.client.delete_index(uid))
         except SearchUnavailable as exc:
-            if "index_already_exists" not in str(exc):
+            if "index_not_found" not in str(exc):
                 raise
         except (MeilisearchError, OSError) as exc:
             raise SearchUnavailable(str(exc)) from exc
-        try:
-            self._wait(index.update_settings(PASSAGE_SETTINGS))
-        except (MeilisearchError, OSError) as exc:
-            raise SearchUnavailable(str(exc)) from exc
+
+    def ensure_settings(self) -> None:
+        """Create both indexes and apply the settings kept in search_settings (once per instance)."""
+        if self._settings_applied:
+            return
+        self._create(self.passages_uid, PASSAGE_SETTINGS)
+        self._create(self.episodes_uid, EPISODE_SETTINGS)
         self._settings_applied = True
 
-    def replace_episode(self, episode_id: int, passages: list[Passage]) -> None:
-        """Make the index hold exactly these passages for the episode."""
+    def replace_episode(self, episode_id: int, passages: list[Passage], entry: EpisodeEntry | None = None) -> None:
+        """Make the indexes hold exactly these passages and this entry for the episode."""
         self.ensure_settings()
-        index = self.client.index(self.passages_uid)
+        passages_index = self.client.index(self.passages_uid)
+        episodes_index = self.client.index(self.episodes_uid)
         try:
-            self._wait(index.delete_documents(filter=f"episode_id = {int(episode_id)}"))
+            self._wait(passages_index.delete_documents(filter=f"episode_id = {int(episode_id)}"))
             if passages:
-                docs = [passage_document(p) for p in passages]
-                self._wait(index.add_documents(docs, primary_key="id"))
+                for batch in _batches((passage_document(p) for p in passages), BATCH):
+                    self._wait(passages_index.add_documents(batch, primary_key="id"))
+            if entry is None:
+                self._wait(episodes_index.delete_document(f"e{int(episode_id)}"))
+            else:
+                self._wait(episodes_index.add_documents([episode_document(entry)], primary_key="id"))
         except (MeilisearchError, OSError) as exc:
             raise SearchUnavailable(str(exc)) from exc
 
     def delete_episode(self, episode_id: int) -> None:
-        """Remove every passage of the episode."""
-        self.replace_episode(episode_id, [])
+        """Remove every passage and the entry of the episode."""
+        self.replace_episode(episode_id, [], None)
 
-    def search(self, query: str, *, limit: int = 20, offset: int = 0, filters: list[str] | None = None) -> SearchPage:
-        """Passages matching the query, highlighted safely."""
+    def rebuild(self, episodes: Iterable[tuple[list[Passage], EpisodeEntry | None]]) -> int:
+        """Build fresh indexes beside the live ones, then swap them in atomically; returns passages added.
+
+        Searches keep hitting the old indexes until the swap task, which Meilisearch
+        applies in one step; the old data ends in the *-next indexes, then deleted.
+        """
+        self.ensure_settings()
+        next_p, next_e = f"{self.passages_uid}-next", f"{self.episodes_uid}-next"
+        for uid in (next_p, next_e):
+            self._drop(uid)
+        self._create(next_p, PASSAGE_SETTINGS)
+        self._create(next_e, EPISODE_SETTINGS)
+        added = 0
+        entries: list[dict[str, Any]] = []
+        tasks = []
+        try:
+            pending: list[dict[str, Any]] = []
+            for passages, entry in episodes:
+                pending.extend(passage_document(p) for p in passages)
+                if entry is not None:
+                    entries.append(episode_document(entry))
+                if len(pending) >= BATCH:
+                    tasks.append(self.client.index(next_p).add_documents(pending, primary_key="id"))
+                    added += len(pending)
+                    pending = []
+            if pending:
+                tasks.append(self.client.index(next_p).add_documents(pending, primary_key="id"))
+                added += len(pending)
+            for batch in _batches(entries, BATCH):
+                tasks.append(self.client.index(next_e).add_documents(batch, primary_key="id"))
+            # Enqueue everything first, then wait: Meilisearch batches queued additions.
+            for task in tasks:
+                self._wait(task)
+            self._wait(self.client.swap_indexes([
+                {"indexes": [self.passages_uid, next_p]}, {"indexes": [self.episodes_uid, next_e]},
+            ]))
+        except (MeilisearchError, OSError) as exc:
+            raise SearchUnavailable(str(exc)) from exc
+        for uid in (next_p, next_e):
+            self._drop(uid)
+        return added
+
+    def search(
+        self,
+        query: str,
+        *,
+        limit: int = 20,
+        offset: int = 0,
+        filters: Filters | None = None,
+        distinct: bool = False,
+        facets: bool = False,
+    ) -> SearchPage:
+        """Passages matching the query, highlighted safely; `distinct` keeps the best one per episode."""
         self.ensure_settings()
         params: dict[str, Any] = {
-            "limit": max(1, min(limit, 100)),
-            "offset": max(0, min(offset, 1000)),
+            "limit": max(1, min(limit, MAX_LIMIT)),
+            "offset": max(0, min(offset, MAX_OFFSET)),
             "attributesToHighlight": ["text"],
             "attributesToCrop": ["text"],
             "cropLength": 40,
             "highlightPreTag": HL_PRE,
             "highlightPostTag": HL_POST,
         }
-        if filters:
-            params["filter"] = filters
+        expressions = filters.expressions() if filters else []
+        if expressions:
+            params["filter"] = expressions
+        if distinct:
+            params["distinct"] = "episode_id"
+        if facets:
+            params["facets"] = FACETS
         try:
-            raw = self.client.index(self.passages_uid).search(query, params)
+            raw = self.client.index(self.passages_uid).search(normalise_query(query), params)
         except (MeilisearchError, OSError) as exc:
             raise SearchUnavailable(str(exc)) from exc
-        hits = [
-            Hit(
-                episode_id=int(h["episode_id"]),
-                position=int(h["position"]),
-                start=float(h["start"]),
-                end=float(h["end"]),
-                html=safe_highlight(h.get("_formatted", {}).get("text", h["text"])),
-                episode_title=h.get("episode_title", ""),
-                feed_title=h.get("feed_title", ""),
-                published=h.get("published"),
-            )
-            for h in raw["hits"]
-        ]
+        hits = [_hit(h) for h in raw["hits"]]
         total = int(raw.get("estimatedTotalHits", raw.get("totalHits", len(hits))))
-        return SearchPage(query, hits, total, int(raw.get("processingTimeMs", 0)))
+        facet_counts = {
+            name: {str(k): int(v) for k, v in values.items()}
+            for name, values in (raw.get("facetDistribution") or {}).items()
+        }
+        return SearchPage(query, hits, total, int(raw.get("processingTimeMs", 0)), facet_counts)
+
+    def search_episodes(self, query: str, *, limit: int = 10) -> list[dict[str, Any]]:
+        """Episodes whose title, show or description match (plain fields, not HTML)."""
+        self.ensure_settings()
+        try:
+            raw = self.client.index(self.episodes_uid).search(normalise_query(query), {"limit": max(1, min(limit, MAX_LIMIT))})
+        except (MeilisearchError, OSError) as exc:
+            raise SearchUnavailable(str(exc)) from exc
+        return list(raw["hits"])
 
     def document_count(self) -> int:
         """How many passages the index holds."""
         try:
             return int(self.client.index(self.passages_uid).get_stats().number_of_documents)
+        except (MeilisearchError, OSError) as exc:
+            raise SearchUnavailable(str(exc)) from exc
+
+    def passage_ids(self) -> set[str]:
+        """Every passage id in the index (for checks that the index mirrors the database)."""
+        ids: set[str] = set()
+        offset = 0
+        try:
+            while True:
+                page = self.client.index(self.passages_uid).get_documents(
+                    {"fields": ["id"], "limit": 1000, "offset": offset}
+                )
+                ids.update(d.id for d in page.results)
+                if len(page.results) < 1000:
+                    return ids
+                offset += 1000
+        except (MeilisearchError, OSError) as exc:
+            raise SearchUnavailable(str(exc)) from exc
+
+    def ping(self) -> None:
+        """Raise SearchUnavailable unless Meilisearch answers its health check."""
+        try:
+            self.client.health()
         except (MeilisearchError, OSError) as exc:
             raise SearchUnavailable(str(exc)) from exc

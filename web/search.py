@@ -1,26 +1,90 @@
-"""Search page: passages that match, highlighted, linking to the moment."""
+"""Search page: the best passage of each interview, facets as links, pages; works without JavaScript."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+import math
+from dataclasses import dataclass
+
+from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from archive.meili import MeiliError
-from archive.search import SearchUnavailable
+from archive.search import Filters, SearchUnavailable
 from web.context import archive
+from web.ratelimit import TokenBucket
 
 bp = Blueprint("search", __name__)
 PAGE_SIZE = 20
+MAX_PAGE = 50
+MAX_QUERY = 200
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """A search as the reader asked for it, bounded."""
+
+    query: str
+    filters: Filters
+    page_no: int
+
+    def args(self, **changes: object) -> dict[str, object]:
+        """Query-string arguments for a link to this search with some changed (None drops one)."""
+        f = self.filters
+        current: dict[str, object] = {
+            "q": self.query, "show": f.show, "year": f.year, "speaker": f.speaker,
+            "language": f.language, "episode": f.episode_id, "page": None,
+        }
+        current.update(changes)
+        return {k: v for k, v in current.items() if v not in (None, "")}
+
+
+def parse_request() -> SearchRequest:
+    """Read q, show, year, speaker, language, episode and page from the query string."""
+    a = request.args
+
+    def text(name: str) -> str | None:
+        value = a.get(name, "").strip()[:200]
+        return value or None
+
+    filters = Filters(
+        show=text("show"), year=a.get("year", type=int), speaker=text("speaker"),
+        language=text("language"), episode_id=a.get("episode", type=int),
+    )
+    page_no = max(1, min(a.get("page", 1, type=int) or 1, MAX_PAGE))
+    return SearchRequest(a.get("q", "").strip()[:MAX_QUERY], filters, page_no)
+
+
+def rate_limited() -> Response | None:
+    """A 429 with Retry-After when this client searched too often, else None."""
+    bucket: TokenBucket = current_app.extensions.setdefault(
+        "podarchive_search_bucket",
+        TokenBucket(current_app.config.get("SEARCH_RATE_BURST", 30), current_app.config.get("SEARCH_RATE_PER_S", 2.0)),
+    )
+    wait = bucket.take(request.remote_addr or "-")
+    if wait == 0.0:
+        return None
+    response = Response("Too many searches; please wait a moment.\n", status=429, mimetype="text/plain")
+    response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+    return response
 
 
 @bp.get("/search")
 def search():  # type: ignore[no-untyped-def]
-    """Full-text search over published transcripts."""
-    query = request.args.get("q", "").strip()[:200]
-    page_no = max(1, min(request.args.get("page", 1, type=int), 50))
-    if not query:
-        return render_template("search.html", query="", page=None, page_no=1)
+    """Full-text search over published transcripts, grouped by interview."""
+    req = parse_request()
+    if not req.query:
+        return render_template("search.html", req=req, query=req.query, page=None)
+    limited = rate_limited()
+    if limited is not None:
+        return limited
+    # One episode asked for: all its passages; otherwise the best passage per episode.
+    grouped = req.filters.episode_id is None
     try:
-        page = archive().search.search(query, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)
+        page = archive().search.search(
+            req.query, limit=PAGE_SIZE, offset=(req.page_no - 1) * PAGE_SIZE,
+            filters=req.filters, distinct=grouped, facets=True,
+        )
     except (SearchUnavailable, MeiliError):
-        return render_template("search.html", query=query, page=None, page_no=page_no, unavailable=True), 503
-    return render_template("search.html", query=query, page=page, page_no=page_no, page_size=PAGE_SIZE)
+        return render_template("search.html", req=req, query=req.query, page=None, unavailable=True), 503
+    if req.page_no > 1 and not page.hits and page.total:
+        abort(404)
+    return render_template("search.html", req=req, query=req.query, page=page, grouped=grouped, page_size=PAGE_SIZE)

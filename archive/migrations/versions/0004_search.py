@@ -1,12 +1,16 @@
 """Schema changes for the search (issue 5).
 
+Feeds get a switch saying whether their transcripts are public: until the editor
+workflow exists, a show either publishes every transcript as soon as it is made
+(the default) or keeps them all out of the public search index.
+
 Revision ID: 0004
 Revises: 0003
 """
 from typing import Sequence, Union
 
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
+from alembic import op
+import sqlalchemy as sa
 
 revision: str = "0004"
 down_revision: Union[str, Sequence[str], None] = "0003"
@@ -16,7 +20,11 @@ depends_on: Union[str, Sequence[str], None] = None
 
 def upgrade() -> None:
     """Upgrade schema."""
+    with op.batch_alter_table("feeds", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("publish_transcripts", sa.Boolean(), nullable=False, server_default=sa.true()))
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    with op.batch_alter_table("feeds", schema=None) as batch_op:
+        batch_op.drop_column("publish_transcripts")

@@ -1,0 +1,62 @@
+"""JSON API: search passages; the Meilisearch key never leaves the server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request, url_for
+
+from archive.meili import MeiliError
+from archive.search import MAX_OFFSET, Hit, SearchUnavailable
+from web.context import archive
+from web.search import parse_request, rate_limited
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+MAX_LIMIT = 50
+
+
+def _passage(hit: Hit) -> dict[str, Any]:
+    return {
+        "episode": {
+            "id": hit.episode_id,
+            "title": hit.episode_title,
+            "show": hit.feed_title,
+            "published": hit.published,
+            "url": url_for("public.episode", episode_id=hit.episode_id, _external=False),
+        },
+        "position": hit.position,
+        "start": hit.start,
+        "end": hit.end,
+        "speaker": hit.speaker,
+        "language": hit.language,
+        "html": hit.html,
+        "url": url_for("public.episode", episode_id=hit.episode_id, t=f"{hit.start:.2f}") + f"#p-{hit.position}",
+    }
+
+
+@bp.get("/search")
+def search():  # type: ignore[no-untyped-def]
+    """Passages matching q (with show, year, speaker, language, episode filters), facet counts, one page."""
+    req = parse_request()
+    if not req.query:
+        return jsonify(error="missing q"), 400
+    limited = rate_limited()
+    if limited is not None:
+        return limited
+    limit = max(1, min(request.args.get("limit", 20, type=int) or 20, MAX_LIMIT))
+    # Deeper pages than the index's offset cap would silently repeat the last one.
+    page_no = min(req.page_no, MAX_OFFSET // limit + 1)
+    try:
+        page = archive().search.search(
+            req.query, limit=limit, offset=(page_no - 1) * limit, filters=req.filters, facets=True
+        )
+    except (SearchUnavailable, MeiliError):
+        return jsonify(error="search unavailable"), 503
+    return jsonify(
+        query=req.query,
+        page=page_no,
+        limit=limit,
+        total=page.total,
+        passages=[_passage(h) for h in page.hits],
+        facets=page.facets,
+    )
