@@ -7,7 +7,8 @@ from werkzeug.exceptions import HTTPException
 
 from archive.config import Settings, load_settings
 from archive.context import Archive
-from web import filters, public, search
+from web import api, feeds_out, filters, health, i18n, public, search, transcripts
+from web import auth, editor, editor_tools, suggest
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -20,7 +21,17 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.register_blueprint(public.bp)
     app.register_blueprint(search.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(transcripts.bp)
+    app.register_blueprint(feeds_out.bp)
     filters.register(app)
+    i18n.init(app, settings.cache_dir)
+    # Editors (issue 7): CSRF on every POST of the app, log-in, the editor area, reader suggestions.
+    auth.init(app, settings)
+    app.register_blueprint(editor.bp)
+    app.register_blueprint(editor_tools.bp)
+    app.register_blueprint(suggest.bp)
 
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]
@@ -38,11 +49,12 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+        # The template words the common codes in the reader's language.
         return render_template("error.html", code=exc.code, message=exc.description), exc.code
 
     @app.errorhandler(Exception)
     def server_error(exc: Exception):  # type: ignore[no-untyped-def]
         app.logger.exception("unhandled error")
-        return render_template("error.html", code=500, message="Something went wrong on our side."), 500
+        return render_template("error.html", code=500, message=None), 500
 
     return app

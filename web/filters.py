@@ -1,10 +1,12 @@
-"""Jinja filters for times and dates."""
+"""Jinja filters for times, feed-provided HTML and links."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+import nh3
 from flask import Flask
+from markupsafe import Markup
 
 
 def clock(seconds: float | None) -> str:
@@ -32,7 +34,35 @@ def day(value: datetime | int | None) -> str:
     return value.strftime("%Y-%m-%d")
 
 
+def seconds(value: float) -> str:
+    """A time for URLs and data attributes.
+
+    >>> seconds(12.3456)
+    '12.35'
+    """
+    return f"{value:.2f}"
+
+
+def clean(fragment: str | None) -> Markup:
+    """Feed HTML cleaned again at render time: rows stored by older code get the same guard."""
+    return Markup(nh3.clean(fragment or "", link_rel="noopener noreferrer"))
+
+
+def web_url(value: str | None) -> str | None:
+    """The link when it is http(s), else None (no javascript: or data: links from feeds).
+
+    >>> web_url(" JavaScript:alert(1)"), web_url("https://x.org/a")
+    (None, 'https://x.org/a')
+    """
+    if value and value.strip().lower().startswith(("http://", "https://")):
+        return value.strip()
+    return None
+
+
 def register(app: Flask) -> None:
     """Install the filters."""
     app.jinja_env.filters["clock"] = clock
     app.jinja_env.filters["day"] = day
+    app.jinja_env.filters["seconds"] = seconds
+    app.jinja_env.filters["clean"] = clean
+    app.jinja_env.filters["web_url"] = web_url

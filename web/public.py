@@ -1,41 +1,127 @@
-"""Public pages: home, episode, audio."""
+"""Public pages: home, shows, episodes (player + transcript + quotes), speakers, about, audio."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request, send_file
+import os
+import time
+
+from flask import Blueprint, abort, current_app, render_template, request, send_file
+from flask_babel import get_locale, lazy_gettext
 from werkzeug.utils import safe_join
 
-from archive import store
+from archive import pages
+from feeds.text import plain_text
+from web import transcript_html
 from web.context import archive
+from web.quote import Quote, parse_moment, pick_quote
 
 bp = Blueprint("public", __name__)
+SUMMARY_CHARS = 200
+
+
+@bp.app_context_processor
+def site() -> dict[str, object]:
+    """The site's name and the current path (the language switch comes back to it)."""
+    here = request.full_path.rstrip("?") if request else "/"
+    return {"site_title": archive().settings.site_title, "here": here}
+
+
+@bp.app_template_global()
+def role_label(role: str) -> str:
+    """A podcast:person role in the page's language (the namespace's roles are English words)."""
+    known = {"host": lazy_gettext("host"), "guest": lazy_gettext("guest"), "co-host": lazy_gettext("co-host")}
+    return str(known.get(role.strip().lower(), role))
 
 
 @bp.get("/")
 def home():  # type: ignore[no-untyped-def]
-    """Latest episodes."""
+    """Latest interviews and the shows."""
     with archive().db.session() as s:
-        episodes = store.latest_episodes(s, limit=50)
-    return render_template("home.html", episodes=episodes)
+        episodes = pages.latest_interviews(s, limit=12)
+        shows = pages.shows(s)
+        speakers = _recent_speakers(s)
+    return render_template("home.html", episodes=episodes, shows=shows, speakers=speakers)
+
+
+SPEAKERS_TTL_S = 60.0
+
+
+def _recent_speakers(session) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]
+    """The home page's voices, recomputed at most once a minute: it scans every named passage."""
+    memo: dict[str, object] = current_app.extensions.setdefault("podarchive.speakers", {})
+    now = time.monotonic()
+    if "value" in memo and now - float(memo["at"]) < SPEAKERS_TTL_S:  # type: ignore[arg-type]
+        return memo["value"]  # type: ignore[return-value]
+    value = pages.speakers(session, limit=20)
+    memo.update(at=now, value=value)
+    return value
+
+
+@bp.get("/shows/<int:feed_id>")
+def show(feed_id: int):  # type: ignore[no-untyped-def]
+    """A show: its notes and every episode."""
+    with archive().db.session() as s:
+        feed = pages.get_show(s, feed_id)
+        if feed is None:
+            abort(404)
+        episodes = pages.show_episodes(s, feed_id)
+        s.expunge(feed)
+    return render_template("show.html", show=feed, episodes=episodes)
+
+
+@bp.get("/speakers/<path:name>")
+def speaker(name: str):  # type: ignore[no-untyped-def]
+    """Every interview with a speaker."""
+    with archive().db.session() as s:
+        episodes = pages.speaker_episodes(s, name)
+    if not episodes:
+        abort(404)
+    return render_template("speaker.html", name=name, episodes=episodes)
+
+
+@bp.get("/about")
+def about():  # type: ignore[no-untyped-def]
+    """What this archive is and how transcripts are made."""
+    return render_template("about.html")
 
 
 @bp.get("/episodes/<int:episode_id>")
 def episode(episode_id: int):  # type: ignore[no-untyped-def]
-    """An episode: player and transcript; ?t=SECONDS starts the player there."""
+    """An episode: player and transcript; ?t= starts there, ?start=&end= opens a quote."""
     with archive().db.session() as s:
-        ep = store.get_episode(s, episode_id)
+        ep = pages.published_episode(s, episode_id)
         if ep is None:
             abort(404)
-        transcript = store.current_transcript(s, episode_id)
-        segments = list(transcript.segments) if transcript else []
-        feed_title = ep.feed.title
+        transcript = pages.current_transcript(s, episode_id)
+        people = pages.episode_people(s, episode_id)
+        feed = ep.feed
         has_audio = ep.audio is not None
-    start = request.args.get("t", type=float)
-    if start is not None and not (0 <= start < 10 * 24 * 3600):
-        start = None
+        duration = ep.audio.duration if ep.audio else ep.declared_duration
+        s.expunge_all()
+    loaded: list[tuple[pages.PassageView, ...]] = []
+
+    def passages() -> tuple[pages.PassageView, ...]:
+        # Only a quote or a cold cache needs the passages: a 2-hour interview is ~20k rows.
+        if not loaded and transcript is not None:
+            with archive().db.session() as s:
+                loaded.append(pages.transcript_passages(s, transcript))
+        return loaded[0] if loaded else ()
+
+    start = parse_moment(request.args.get("t"))
+    quote: Quote | None = None
+    if transcript is not None and "start" in request.args and "end" in request.args:
+        quote = pick_quote(passages(), request.args.get("start"), request.args.get("end"))
+    if quote is not None:
+        start = quote.start
+    passages_html = None
+    if transcript is not None:
+        key = (transcript.id, transcript.revision_id, str(get_locale()), request.script_root)
+        passages_html = transcript_html.render(key, passages, quote.positions if quote else frozenset())
+    summary = quote.text if quote else plain_text(ep.description_html)[:SUMMARY_CHARS]
     return render_template(
-        "episode.html", episode=ep, feed_title=feed_title, transcript=transcript,
-        segments=segments, has_audio=has_audio, start=start,
+        "episode.html", episode=ep, show=feed, transcript=transcript, has_audio=has_audio,
+        duration=duration, start=start, quote=quote, summary=summary, passages_html=passages_html,
+        people=people,
     )
 
 
@@ -44,11 +130,12 @@ def audio(episode_id: int):  # type: ignore[no-untyped-def]
     """The stored audio, with Range support for seeking."""
     a = archive()
     with a.db.session() as s:
-        ep = store.get_episode(s, episode_id)
+        ep = pages.published_episode(s, episode_id)
         if ep is None or ep.audio is None:
             abort(404)
         name, ctype = ep.audio.path, ep.audio.content_type
     path = safe_join(str(a.settings.audio_dir), name)
-    if path is None:
+    # A row whose file was removed by hand (or a restore without audio) is a 404, not a 500.
+    if path is None or not os.path.isfile(path):
         abort(404)
     return send_file(path, mimetype=ctype, conditional=True, max_age=3600)

@@ -1,0 +1,182 @@
+"""Benchmark the reader site under load on loopback (not a test).
+
+    .venv/bin/python bench/web_bench.py [--passages 1500] [--requests 400] [--concurrency 4]
+
+Builds a temporary archive through store functions: a 2-hour interview of about
+1,500 passages (real French sentences, word timings, two speakers) among a few
+other episodes, indexes it with the index stage, starts `podarchive serve` in a
+subprocess, and drives the episode page and the search page with a thread-pool
+client (one keep-alive connection per thread). Prints p50/p95/max and throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from archive import pages, store  # noqa: E402
+from archive.config import load_settings  # noqa: E402
+from archive.context import Archive  # noqa: E402
+from archive.meili import LocalMeili  # noqa: E402
+from archive.pipeline import run_stages  # noqa: E402
+from tests.search_corpus import english_corpus, french_corpus  # noqa: E402
+from tests.web_corpus import FEED_URL, feed_xml  # noqa: E402
+from transcribe import Segment, Transcript, Word  # noqa: E402
+
+# What `podarchive serve` runs (werkzeug, threaded), with the per-address search rate
+# limit lifted: every request of this load generator comes from 127.0.0.1.
+SERVER = """
+from web import create_app
+app = create_app()
+app.config["SEARCH_RATE_BURST"] = 10**9
+app.config["SEARCH_RATE_PER_S"] = 10.0**9
+app.run(host="127.0.0.1", port={port}, threaded=True)
+"""
+QUERIES = ["forêt", "accident", "rugissement du tigre", "personnes", "l'avion", "jeunes", "sport olympique",
+           "montagne", "country", "Sintra"]
+
+
+def interview(passages: int, seed: int = 3) -> Transcript:
+    """A 2-hour interview: `passages` passages of real sentences, with word timings."""
+    rng = random.Random(seed)
+    pool = french_corpus() + english_corpus()
+    length = 7200.0 / passages
+    segments = []
+    for i in range(passages):
+        words = rng.choice(pool).split()[: rng.randint(8, 22)]
+        start = i * length
+        each = (length - 0.2) / len(words)
+        segments.append(Segment(
+            start=start, end=start + length - 0.2, text=" ".join(words), speaker=("Animatrice", "Invité")[i % 7 == 0],
+            words=tuple(Word(start + j * each, start + (j + 1) * each, w, 0.9) for j, w in enumerate(words)),
+        ))
+    return Transcript(language="fr", segments=tuple(segments), duration=7200.0, model="base")
+
+
+def build(settings, passages: int) -> int:  # type: ignore[no-untyped-def]
+    """Store the feed and transcripts, index them; returns the long episode's id."""
+    from feeds import parse_feed
+
+    items = [{"title": f"Entrevue {i}", "guid": f"g{i}", "duration": "2:00:00"} for i in range(6)]
+    archive = Archive(settings)
+    with archive.db.session() as s:
+        feed = store.add_feed(s, FEED_URL, "fr")
+        store.record_feed_parsed(s, feed, parse_feed(feed_xml(items), FEED_URL), etag=None, last_modified=None,
+                                 now=store.now(), poll_interval=timedelta(hours=1))
+        ids = [c.id for c in pages.show_episodes(s, feed.id)]
+        for n, episode_id in enumerate(ids):
+            episode = store.get_episode(s, episode_id)
+            store.save_transcript(s, episode, interview(passages if n == 0 else 200, seed=n), seconds_taken=1.0)
+    reports = run_stages(archive, ("index",))
+    print("index:", "; ".join(r.summary() for r in reports))
+    return ids[0]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def load(port: int, paths: list[str], requests: int, concurrency: int) -> tuple[list[float], int]:
+    """Latencies (ms) of `requests` GETs spread over `concurrency` keep-alive connections."""
+
+    def worker(share: int) -> tuple[list[float], int]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        out, size = [], 0
+        for i in range(share):
+            t0 = time.perf_counter()
+            conn.request("GET", paths[i % len(paths)], headers={"Accept-Language": "fr-CA"})
+            response = conn.getresponse()
+            body = response.read()
+            out.append((time.perf_counter() - t0) * 1000)
+            if response.status != 200:
+                raise SystemExit(f"{paths[i % len(paths)]}: HTTP {response.status}")
+            size = len(body)
+        conn.close()
+        return out, size
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        results = list(pool.map(worker, [requests // concurrency] * concurrency))
+    return [t for r, _ in results for t in r], results[0][1]
+
+
+def report(name: str, samples: list[float], size: int, wall: float) -> None:
+    samples.sort()
+    p = lambda q: samples[min(len(samples) - 1, int(q * len(samples)))]  # noqa: E731
+    print(f"{name:34s} n={len(samples):4d} p50={p(0.5):7.1f} ms  p95={p(0.95):7.1f} ms  "
+          f"max={samples[-1]:7.1f} ms  mean={statistics.mean(samples):6.1f} ms  {len(samples) / wall:6.1f} req/s  "
+          f"{size / 1024:.0f} KiB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--passages", type=int, default=1500)
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--concurrency", type=int, default=4)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="web-bench-") as tmp:
+        settings = load_settings(environ={}, data_dir=Path(tmp) / "data", index_prefix="bench")
+        local = LocalMeili(settings)
+        endpoint = local.ensure_running()
+        settings = load_settings(environ={}, data_dir=Path(tmp) / "data", index_prefix="bench",
+                                 meili_url=endpoint.url, meili_key=endpoint.key)
+        try:
+            episode_id = build(settings, args.passages)
+            port = free_port()
+            env = {k: v for k, v in os.environ.items() if not k.startswith("PODARCHIVE_")}
+            env.update(PODARCHIVE_DATA_DIR=str(settings.data_dir), PODARCHIVE_INDEX_PREFIX="bench",
+                       PODARCHIVE_MEILI_URL=endpoint.url, PODARCHIVE_MEILI_KEY=endpoint.key)
+            server = subprocess.Popen([sys.executable, "-c", SERVER.format(port=port)], env=env,
+                                      cwd=Path(__file__).resolve().parents[1],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                for _ in range(100):
+                    try:
+                        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                        break
+                    except OSError:
+                        time.sleep(0.1)
+                episode = [f"/episodes/{episode_id}"]
+                search = [f"/search?q={quote(q)}" for q in QUERIES]
+                t0 = time.perf_counter()
+                load(port, episode, 1, 1)
+                print(f"episode page, first request (cold: 22k word rows, fragment rendered): "
+                      f"{(time.perf_counter() - t0) * 1000:.0f} ms")
+                load(port, episode + search, 20, 1)  # warm up: templates, catalogs, first queries
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                conn.request("GET", search[0])
+                hits = conn.getresponse().read().count(b'class="hit"')
+                print(f"{search[0]}: {hits} hits on the page")
+                conn.close()
+                pages_to_time = [("episode page (1,500 passages)", episode), ("search page", search), ("home page", ["/"])]
+                for name, paths in pages_to_time:
+                    for concurrency in (1, args.concurrency):
+                        t0 = time.perf_counter()
+                        samples, size = load(port, paths, args.requests if concurrency > 1 else args.requests // 4,
+                                             concurrency)
+                        report(f"{name}, {concurrency} client(s)", samples, size, time.perf_counter() - t0)
+            finally:
+                server.terminate()
+                server.wait(10)
+        finally:
+            local.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,188 @@
+"""The editors' area: review queue, passage-by-passage editor, speakers, history, publishing."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from archive import accounts, editing, pages, review_queue, revisions, suggestions
+from archive.editing import EditConflict, EditError
+from archive.revisions import LOW_CONFIDENCE
+from archive.schema import User
+from web.context import archive
+
+bp = Blueprint("editor", __name__, url_prefix="/editor")
+MAX_TEXT = 5000
+
+
+@bp.before_request
+@login_required
+def _logged_in() -> None:
+    """Every page here needs an editor (login_required returns the redirect when not)."""
+
+
+def _author(session) -> User | None:  # type: ignore[no-untyped-def]
+    return accounts.get_user(session, current_user.id)
+
+
+def _int(name: str) -> int:
+    value = request.form.get(name, type=int)
+    if value is None:
+        abort(400)
+    return value
+
+
+def _field(name: str, limit: int = 255) -> str | None:
+    value = request.form.get(name)
+    return None if value is None else value[:limit]
+
+
+def _conflict(episode_id: int, exc: Exception):  # type: ignore[no-untyped-def]
+    return render_template("editor/conflict.html", episode_id=episode_id, message=str(exc)), 409
+
+
+@bp.get("/")
+def queue():  # type: ignore[no-untyped-def]
+    """Transcripts waiting for review, riskiest first."""
+    with archive().db.session() as s:
+        items = review_queue.queue(s)
+        waiting = len(suggestions.open_suggestions(s))
+    return render_template("editor/queue.html", items=items, waiting=waiting)
+
+
+@bp.get("/episodes/<int:episode_id>")
+def episode(episode_id: int):  # type: ignore[no-untyped-def]
+    """The transcript passage by passage, each with its play button and an edit form."""
+    with archive().db.session() as s:
+        ep = pages.published_episode(s, episode_id)
+        if ep is None:
+            abort(404)
+        try:
+            copy = editing.working_copy(s, episode_id)
+        except EditError:
+            abort(404)
+        machine = editing.machine_transcript(s, episode_id)
+        stats = {seg.position: seg for seg in machine.segments} if machine else {}
+        risky = {
+            pos for pos, seg in stats.items()
+            if seg.flags or (seg.avg_logprob or 0) < review_queue.LOW_LOGPROB
+            or (seg.no_speech_prob or 0) > review_queue.HIGH_NO_SPEECH
+        }
+        people = [name for name, _role in pages.episode_people(s, episode_id)]
+        open_suggestions = suggestions.open_suggestions(s, episode_id)
+        has_audio = ep.audio is not None
+        title, feed_id, feed_title = ep.title, ep.feed_id, ep.feed.title
+    names = sorted({*people, *(sp for sp, _n in revisions.speakers(copy.snapshot) if sp)}, key=str.casefold)
+    return render_template(
+        "editor/episode.html", episode_id=episode_id, title=title, feed_id=feed_id, feed_title=feed_title,
+        copy=copy, risky=risky, has_audio=has_audio, names=names, low=LOW_CONFIDENCE,
+        speakers=revisions.speakers(copy.snapshot), suggestions=open_suggestions,
+        added=request.args.get("added", type=int), added_terms=request.args.get("terms", ""),
+    )
+
+
+@bp.post("/episodes/<int:episode_id>/passages/<int:position>")
+def save_passage(episode_id: int, position: int):  # type: ignore[no-untyped-def]
+    """Save one passage's text and speaker as a new revision."""
+    text = _field("text", MAX_TEXT)
+    speaker = _field("speaker")
+    base = _int("base")
+    with archive().db.session() as s:
+        try:
+            before = editing.working_copy(s, episode_id)
+            old = next((p for p in before.snapshot if p.position == position), None)
+            if old is None:
+                abort(404)
+            rev = editing.edit_passage(
+                s, episode_id, position, base, _author(s),
+                text=text if text is not None else None,
+                speaker=speaker if speaker is not None else False,
+            )
+        except EditConflict as exc:
+            return _conflict(episode_id, exc)
+        except EditError:
+            abort(404)
+    args: dict[str, object] = {"episode_id": episode_id, "_anchor": f"p-{position}"}
+    if rev is not None and text is not None:
+        inserted = [t.strip(".,;:!?…«»“”\"'()") for tag, t in revisions.word_ops(old.text, revisions.clean_text(text)) if tag == "insert"]
+        if inserted:
+            # Offer the new words as vocabulary terms: a corrected name is usually one the model will miss again.
+            args.update(added=position, terms=" ".join(inserted)[:255])
+    return redirect(url_for("editor.episode", **args))
+
+
+@bp.post("/episodes/<int:episode_id>/speakers")
+def rename_speaker(episode_id: int):  # type: ignore[no-untyped-def]
+    """Every passage of one speaker renamed at once."""
+    old = request.form.get("old", "")[:255] or None
+    new = (_field("new") or "").strip() or None
+    base = _int("base")
+    with archive().db.session() as s:
+        try:
+            rev = editing.rename_speaker(s, episode_id, old, new, base, _author(s))
+        except EditConflict as exc:
+            return _conflict(episode_id, exc)
+        except EditError:
+            abort(404)
+    flash(f"Renamed {old or 'unnamed'} to {new or 'unnamed'}." if rev else "Nothing to rename.")
+    return redirect(url_for("editor.episode", episode_id=episode_id))
+
+
+@bp.post("/episodes/<int:episode_id>/publish")
+def publish(episode_id: int):  # type: ignore[no-untyped-def]
+    """Publish the newest revision."""
+    with archive().db.session() as s:
+        try:
+            rev = editing.publish(s, episode_id, _author(s), request.form.get("base", type=int))
+        except EditConflict as exc:
+            return _conflict(episode_id, exc)
+        except EditError:
+            abort(404)
+        number = rev.number
+    flash(f"Published revision {number}; the public search updates within a minute.")
+    return redirect(url_for("editor.episode", episode_id=episode_id))
+
+
+@bp.post("/episodes/<int:episode_id>/unpublish")
+def unpublish(episode_id: int):  # type: ignore[no-untyped-def]
+    """Withdraw the transcript from the public index."""
+    with archive().db.session() as s:
+        try:
+            editing.unpublish(s, episode_id, _author(s))
+        except EditError:
+            abort(404)
+    flash("Unpublished; the transcript leaves the public search within a minute.")
+    return redirect(url_for("editor.episode", episode_id=episode_id))
+
+
+@bp.get("/episodes/<int:episode_id>/history")
+def history(episode_id: int):  # type: ignore[no-untyped-def]
+    """Every revision with who, when, why and what changed against the one before."""
+    with archive().db.session() as s:
+        try:
+            copy = editing.working_copy(s, episode_id)
+        except EditError:
+            abort(404)
+        rows = editing.history(s, episode_id)
+        snapshots = {0: editing.snapshot_of(s, episode_id, 0)}
+        for rev, _email in rows:
+            snapshots[rev.number] = revisions.loads(rev.segments_json)
+        ep = pages.published_episode(s, episode_id)
+        title = ep.title if ep else ""
+    entries = []
+    for rev, email in rows:
+        previous = max((n for n in snapshots if n < rev.number), default=0)
+        entries.append((rev, email, revisions.diff(snapshots[previous], snapshots[rev.number])))
+    return render_template("editor/history.html", episode_id=episode_id, title=title, copy=copy, entries=entries)
+
+
+@bp.post("/episodes/<int:episode_id>/revert/<int:number>")
+def revert(episode_id: int, number: int):  # type: ignore[no-untyped-def]
+    """A new revision with an older revision's text (0: the machine transcript)."""
+    with archive().db.session() as s:
+        try:
+            rev = editing.revert(s, episode_id, number, _author(s))
+        except EditError:
+            abort(404)
+    flash(f"Reverted to revision {number}." if rev else f"Already the same as revision {number}.")
+    return redirect(url_for("editor.history", episode_id=episode_id))

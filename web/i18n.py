@@ -1,0 +1,147 @@
+"""Languages: French (Canada) and English through Flask-Babel; catalogs compiled on start."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from babel import Locale, UnknownLocaleError
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.units import format_unit
+from flask import Blueprint, Flask, current_app, redirect, request
+from flask_babel import Babel, format_date, get_locale
+
+# The first is the fallback when nothing else decides: the archive's first home is French.
+LOCALES = ("fr_CA", "en")
+LABELS = {"fr_CA": "Français", "en": "English"}
+COOKIE = "lang"
+SOURCE = Path(__file__).parent / "translations"
+
+bp = Blueprint("i18n", __name__)
+
+
+def compile_catalogs(target: Path) -> Path:
+    """Compile every shipped .po into target/<locale>/LC_MESSAGES/*.mo when missing or stale."""
+    for po in SOURCE.glob("*/LC_MESSAGES/*.po"):
+        mo = target / po.relative_to(SOURCE).with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        mo.parent.mkdir(parents=True, exist_ok=True)
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale=po.parts[-3])
+        tmp = mo.with_suffix(".tmp")
+        with tmp.open("wb") as fh:
+            write_mo(fh, catalog)
+        tmp.replace(mo)  # atomic: two processes starting at once never read half a file
+    return target
+
+
+def normalise(code: str | None) -> str | None:
+    """One of LOCALES for a language tag, or None.
+
+    >>> normalise("fr-FR"), normalise("en_GB"), normalise("de"), normalise(None)
+    ('fr_CA', 'en', None, None)
+    """
+    if not code:
+        return None
+    base = code.replace("-", "_").split("_")[0].lower()
+    return next((loc for loc in LOCALES if loc.split("_")[0] == base), None)
+
+
+def select_locale() -> str:
+    """The reader's switch (cookie), then the site setting, then Accept-Language."""
+    # The switch goes first: a site-wide setting would otherwise make it do nothing.
+    chosen = normalise(request.cookies.get(COOKIE))
+    if chosen:
+        return chosen
+    setting = normalise(current_app.extensions["podarchive"].settings.site_language)
+    if setting:
+        return setting
+    for tag, _quality in request.accept_languages:
+        found = normalise(tag)
+        if found:
+            return found
+    # No stated preference at all (feed readers, curl, scripts): the source strings' language.
+    if not request.accept_languages:
+        return "en"
+    return LOCALES[0]
+
+
+def _safe_next(target: str | None) -> str:
+    """A local path to go back to; anything else (other hosts, //evil) goes home."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else "/"
+
+
+@bp.get("/language/<code>")
+def switch(code: str):  # type: ignore[no-untyped-def]
+    """Remember the reader's language and go back to the page they were on."""
+    response = redirect(_safe_next(request.args.get("next")), code=303)
+    locale = normalise(code)
+    if locale:
+        response.set_cookie(COOKIE, locale, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response
+
+
+def duration(seconds: float | None) -> str:
+    """A length such as "1 h 5 min" / "1 hr 5 min" in the page's language."""
+    if seconds is None:
+        return ""
+    locale = str(get_locale() or LOCALES[0])
+    total = max(0, int(round(seconds)))
+    hours, minutes = total // 3600, (total % 3600) // 60
+    if not hours and not minutes:
+        return format_unit(total, "duration-second", length="short", locale=locale)
+    parts = []
+    if hours:
+        parts.append(format_unit(hours, "duration-hour", length="short", locale=locale))
+    if minutes:
+        parts.append(format_unit(minutes, "duration-minute", length="short", locale=locale))
+    return " ".join(parts)
+
+
+def day(value: datetime | int | None, form: str = "long") -> str:
+    """A date in the page's language ("9 novembre 2026" / "November 9, 2026")."""
+    if value is None:
+        return ""
+    if isinstance(value, int):
+        value = datetime.fromtimestamp(value)
+    return format_date(value, form)
+
+
+def language_name(code: str | None) -> str:
+    """A language code ("fr", "en-US") as its name in the page's language ("français")."""
+    if not code:
+        return ""
+    try:
+        name = Locale.parse(code.replace("-", "_")).get_display_name(str(get_locale() or LOCALES[0]))
+    except (ValueError, TypeError, UnknownLocaleError):
+        return code
+    return name or code
+
+
+def init(app: Flask, cache_dir: Path) -> None:
+    """Install Babel, the switch route and the localised filters."""
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(compile_catalogs(cache_dir / "translations"))
+    app.config["BABEL_DEFAULT_LOCALE"] = "en"
+    Babel(app, locale_selector=select_locale)
+    app.register_blueprint(bp)
+    app.jinja_env.filters["duration"] = duration
+    app.jinja_env.filters["day"] = day
+    app.jinja_env.filters["language_name"] = language_name
+
+    @app.context_processor
+    def languages() -> dict[str, object]:
+        current = str(get_locale() or LOCALES[0])
+        return {"locale": current, "html_lang": current.replace("_", "-"), "locale_labels": LABELS}
+
+    @app.after_request
+    def vary(response):  # type: ignore[no-untyped-def]
+        # Pages differ by the switch cookie and Accept-Language: shared caches must know.
+        response.vary.add("Accept-Language")
+        response.vary.add("Cookie")
+        return response

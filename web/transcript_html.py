@@ -1,0 +1,77 @@
+"""The transcript list of an episode page, rendered once per transcript version and language."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from urllib.parse import quote
+
+from flask import current_app, request
+from flask_babel import gettext
+from markupsafe import Markup, escape
+
+from archive.pages import PassageView
+from web.filters import clock
+
+# Rendered fragments of a 2-hour interview weigh about 0.5 MB: keep a few dozen.
+CACHE_SIZE = 32
+
+
+class FragmentCache:
+    """A small thread-safe LRU; transcripts are immutable (a change is a new version), so no expiry."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[object, ...], str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_make(self, key: tuple[object, ...], make: Callable[[], str]) -> str:
+        """The cached value for key, made (outside the lock) when missing."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = make()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
+def _passage(p: PassageView, listen: str, speaker_base: str) -> str:
+    start = f"{p.start:.2f}"
+    if p.words:
+        # Word starts as offsets from the passage start, 0.1 s: the script turns a click
+        # on the n-th word into a seek without one element per word (~20k in 2 hours).
+        text = escape(" ".join(w.text.strip() for w in p.words))
+        offsets = " ".join(f"{max(w.start - p.start, 0):.1f}".removesuffix(".0") for w in p.words)
+        body = f'<p class="text" data-w="{offsets}">{text}</p>'
+    else:
+        body = f'<p class="text">{escape(p.text)}</p>'
+    speaker = ""
+    if p.speaker:
+        href = speaker_base + quote(p.speaker, safe="")
+        speaker = f'<a class="speaker" href="{escape(href)}">{escape(p.speaker)}</a>'
+    label = escape(listen % {"time": clock(p.start)})
+    return (
+        f'<li id="p-{p.position}" class="passage" data-start="{start}" data-end="{p.end:.2f}">'
+        f'<a class="ts" href="?t={start}#p-{p.position}" data-seek="{start}" aria-label="{label}">{clock(p.start)}</a>'
+        f'<div class="body">{speaker}{body}</div></li>\n'
+    )
+
+
+def render(key: tuple[object, ...], passages: Callable[[], Iterable[PassageView]], quoted: frozenset[int] = frozenset()) -> Markup:
+    """The <li> passages of a transcript; `key` names the transcript version and the language."""
+    cache: FragmentCache = current_app.extensions.setdefault("podarchive.transcripts", FragmentCache())
+
+    def make() -> str:
+        listen = gettext("Listen from %(time)s", time="\x00").replace("\x00", "%(time)s")
+        speaker_base = request.script_root + "/speakers/"
+        return "".join(_passage(p, listen, speaker_base) for p in passages())
+
+    html = cache.get_or_make(key, make)
+    for position in quoted:
+        html = html.replace(f'<li id="p-{position}" class="passage"', f'<li id="p-{position}" class="passage quoted"', 1)
+    return Markup(html)
