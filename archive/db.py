@@ -66,6 +66,11 @@ class Database:
         """The newest revision this code ships."""
         return ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
+    def ping(self) -> None:
+        """Raise if the database does not answer."""
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
     def dispose(self) -> None:
         """Close pooled connections."""
         self.engine.dispose()

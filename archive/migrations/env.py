@@ -9,7 +9,7 @@ connection = context.config.attributes.get("connection")
 if connection is None:  # `alembic` command line during development
     from sqlalchemy import create_engine
 
-    connection = create_engine(context.config.get_main_option("sqlalchemy.url")).connect()
+    connection = create_engine(context.config.get_main_option("sqlalchemy.url") or "sqlite://").connect()
 
 context.configure(
     connection=connection,
