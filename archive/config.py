@@ -44,12 +44,34 @@ class Settings:
     threads: int = 0
     batch_size: int = 8
     beam_size: int = 5
+    # Transcription runs in child processes (or on Dask): a job may take
+    # transcribe_timeout + transcribe_timeout_factor x audio seconds before it is killed.
+    # Batched decoding: longest merged speech chunk, seconds (see docs/transcription.md).
+    chunk_seconds: int = 15
+    # Re-decode windows that look hallucinated (loops, text over silence); costs time.
+    rerun_suspect: bool = True
+    transcribe_timeout: float = 60.0
+    transcribe_timeout_factor: float = 3.0
+    # Address-space cap (RLIMIT_AS) per local worker, MB; 0 = none.
+    transcribe_memory_mb: int = 8192
+    # A Dask scheduler (tcp://host:8786): transcription is submitted there instead.
+    dask_scheduler: str = ""
     # Hosts allowed to resolve to loopback or private addresses (off by default).
     allow_private_hosts: frozenset[str] = frozenset()
     contact: str = ""
     max_download_mb: int = 1024
     fetch_timeout: float = 30.0
     max_attempts: int = 5
+    # 0 keeps all audio; N deletes the audio of episodes transcribed more than N days ago.
+    audio_retention_days: int = 0
+    # Feed watcher: minutes between polls of a healthy feed; atom:link rel="next"
+    # pages followed on a feed's first import (SoundCloud back catalogues);
+    # concurrent feed fetches in one poll run.
+    poll_interval_minutes: int = 15
+    max_feed_pages: int = 20
+    poll_workers: int = 16
+    # Total time one enclosure transfer may take (a broken one resumes next run).
+    download_deadline_minutes: int = 30
     host: str = "127.0.0.1"
     port: int = 8080
     secret_key: str = ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+import time
 from functools import cached_property
 
 import feeds
@@ -18,6 +20,12 @@ class Archive:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.db = Database(settings)
+        # time.monotonic() after which stages start no new item (`ingest --max-minutes`).
+        self.deadline: float | None = None
+
+    def out_of_time(self) -> bool:
+        """Whether the run's time budget is spent."""
+        return self.deadline is not None and time.monotonic() >= self.deadline
 
     @cached_property
     def search(self) -> SearchIndex:
@@ -31,6 +39,7 @@ class Archive:
         options = EngineOptions(
             model=s.model, device=s.device, compute_type=s.compute_type,
             threads=s.threads, batch_size=s.batch_size, beam_size=s.beam_size,
+            chunk_seconds=s.chunk_seconds,
         )
         return Engine(options, s.cache_dir)
 
@@ -41,6 +50,17 @@ class Archive:
         return feeds.FetchPolicy(
             user_agent=s.user_agent,
             read_timeout=s.fetch_timeout,
-            max_bytes=s.max_download_mb * 1024 * 1024,
+            # Feeds and transcripts are held in memory: 50 MB is past the largest real feed.
+            max_bytes=min(s.max_download_mb, 50) * 1024 * 1024,
             allow_private_hosts=s.allow_private_hosts,
+        )
+
+    @cached_property
+    def download_policy(self) -> feeds.FetchPolicy:
+        """How enclosures are fetched: streamed to disk, so a larger cap and a longer deadline."""
+        s = self.settings
+        return replace(
+            self.fetch_policy,
+            max_bytes=s.max_download_mb * 1024 * 1024,
+            deadline=s.download_deadline_minutes * 60.0,
         )

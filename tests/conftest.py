@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -48,13 +49,68 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("model-cache")
 
 
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
+    """A real PostgreSQL server on loopback when PODARCHIVE_TEST_DB=postgresql (else None)."""
+    if os.environ.get("PODARCHIVE_TEST_DB") != "postgresql":
+        yield None
+        return
+    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+    assert bins, "PostgreSQL server binaries missing: ./dev test installs the postgresql package"
+    pg_bin = bins[-1]
+    # Not under pytest's base temp: its 0700 parents would lock the postgres user out.
+    base = Path(tempfile.mkdtemp(prefix="podarchive-pg-"))
+    base.chmod(0o755)
+    # PostgreSQL refuses to run as root: run it as the package's postgres user.
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_user:
+        shutil.chown(base, "postgres")
+    data = base / "data"
+    subprocess.run([*as_user, pg_bin / "initdb", "-D", data, "-U", "podarchive", "--auth=trust", "-E", "UTF8"],
+                   check=True, capture_output=True)
+    port = _free_port()
+    subprocess.run([*as_user, pg_bin / "pg_ctl", "-D", data, "-l", base / "server.log", "-w",
+                    "-o", f"-p {port} -h 127.0.0.1 -k {base}", "start"], check=True, capture_output=True)
+    yield f"postgresql+psycopg://podarchive@127.0.0.1:{port}"
+    subprocess.run([*as_user, pg_bin / "pg_ctl", "-D", data, "-m", "fast", "stop"], capture_output=True)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _new_pg_database(server: str) -> str:
+    import psycopg
+
+    name = f"t{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server.replace("postgresql+psycopg", "postgresql") + "/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{server}/{name}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that open a database carry the `db` marker: the PostgreSQL pass runs those."""
+    for item in items:
+        if "make_settings" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.db)
+
+
 @pytest.fixture
-def make_settings(tmp_path: Path, meili: Endpoint) -> Callable[..., Settings]:
-    """Settings for a test: own data dir and index prefix, shared Meilisearch, loopback allowed."""
+def make_settings(tmp_path: Path, meili: Endpoint, pg_server: str | None) -> Callable[..., Settings]:
+    """Settings for a test: own data dir and index prefix, shared Meilisearch, loopback allowed.
+
+    With PODARCHIVE_TEST_DB=postgresql each call gets a fresh database on the real server.
+    """
 
     def make(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
             "data_dir": tmp_path / "data",
+            "database_url": _new_pg_database(pg_server) if pg_server else "",
             "meili_url": meili.url,
             "meili_key": meili.key,
             "index_prefix": f"t{uuid.uuid4().hex[:12]}",
@@ -129,3 +185,100 @@ def copy_audio(name: str, dest: Path) -> Path:
     target = dest / name
     shutil.copyfile(source, target)
     return target
+
+
+# --- browser: Debian's Chromium through Playwright, and the site on loopback ---------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    # Audio tests call play() from script; no user gesture exists in a headless run.
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+class LiveSite:
+    """A running site: its settings and base URL."""
+
+    def __init__(self, settings: Settings, url: str) -> None:
+        self.settings = settings
+        self.url = url
+
+
+def serve_site(settings: Settings) -> Iterator[LiveSite]:
+    """Run create_app(settings) on a free loopback port in a thread while the generator lives."""
+    from werkzeug.serving import make_server
+
+    from web import create_app
+
+    server = make_server("127.0.0.1", 0, create_app(settings), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield LiveSite(settings, f"http://127.0.0.1:{server.server_port}")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def ingest_feed(settings: Settings, feed_url: str, language: str | None = None) -> None:
+    """Add a feed and run the real pipeline over it with the real CLI; fail the test on errors."""
+    args = ["feeds", "add", feed_url] + (["--language", language] if language else [])
+    added = run_cli(settings, *args)
+    assert added.returncode == 0, added.stderr
+    result = run_cli(settings, "ingest")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="session")
+def session_settings(tmp_path_factory: pytest.TempPathFactory, meili: Endpoint) -> Callable[..., Settings]:
+    """Like make_settings, for archives that live the whole session."""
+
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "data_dir": tmp_path_factory.mktemp("site-data"),
+            "meili_url": meili.url,
+            "meili_key": meili.key,
+            "index_prefix": f"s{uuid.uuid4().hex[:12]}",
+            "model": "base",
+            "allow_private_hosts": "127.0.0.1",
+            "max_attempts": 3,
+            "secret_key": "test-secret",
+        }
+        values.update(overrides)
+        return load_settings(environ={}, **values)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def live_site(session_settings: Callable[..., Settings]) -> Iterator[LiveSite]:
+    """The demo podcast (French and English speech) ingested with the base model, served on loopback."""
+    from archive.demo_server import serve_demo_feed
+
+    settings = session_settings()
+    with serve_demo_feed("127.0.0.1", 0) as feed_url:
+        ingest_feed(settings, feed_url)
+    yield from serve_site(settings)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the session."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh page in its own context (cookies, storage), English by default."""
+    context = browser.new_context(locale="en-US", viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()

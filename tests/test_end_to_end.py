@@ -52,7 +52,7 @@ def test_feed_to_searchable_pages(make_settings, http_root):
         assert cards["Ask not"].has_transcript and cards["Sintra"].has_transcript
         broken = cards["Broken"]
         assert not broken.has_transcript
-        assert broken.error and "not an audio file" in broken.error
+        assert broken.error and "HTML" in broken.error and "not audio" in broken.error
         ask_not_id = cards["Ask not"].id
         assert store.outbox_size(s) == 0
     # Nothing of the broken episode is indexed; the audio store holds no stray files.
