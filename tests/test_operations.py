@@ -139,6 +139,11 @@ def test_retention_drops_old_audio_keeps_transcript(make_settings, http_root):
         assert pruned[old_id] is not None and sum(v is not None for v in pruned.values()) == 1
         assert s.query(Segment).count() == segments_before
     assert "Old" in run_cli(settings, "search", "country").stdout
+    # The episode page still works; its audio now comes from the show's own enclosure.
+    client = create_app(settings).test_client()
+    assert client.get(f"/episodes/{old_id}").status_code == 200
+    moved = client.get(f"/episodes/{old_id}/audio")
+    assert moved.status_code == 302 and moved.headers["Location"] == f"{base}/jfk.flac"
     # Pruned audio is never downloaded again, and a second prune finds nothing.
     again = run_cli(settings, "ingest")
     assert "download: 0 ok" in again.stdout and "prune: 0 ok" in again.stdout
@@ -158,3 +163,22 @@ def test_max_minutes_stops_starting_new_work(make_settings, http_root):
     assert "transcribe: skipped (time limit reached)" in out.stdout
     done = run_cli(settings, "ingest")
     assert "transcribe: 1 ok" in done.stdout
+
+
+def test_admin_page_plots_for_admins_only(make_settings):
+    from tests.editor_site import login, make_archive
+
+    ea = make_archive(make_settings())
+    client = create_app(ea.settings).test_client()
+    assert client.get("/admin/").status_code in (302, 401)  # anonymous: to the log-in page
+    login(client)  # an editor, not an admin
+    assert client.get("/admin/").status_code == 403
+    admin = create_app(ea.settings).test_client()
+    login(admin, email="boss@example.org")
+    page = admin.get("/admin/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    # Five charts; one with no data (nothing failing here) says so instead of drawing.
+    assert html.count("<svg") + html.count(": —</p>") == 5 and "<script" not in html
+    assert "Failing episodes per feed: —" in html
+    assert "<title>Episodes per month</title>" in html and "2026-11" in html

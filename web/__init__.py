@@ -7,7 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from archive.config import Settings, load_settings
 from archive.context import Archive
-from web import api, feeds_out, filters, health, i18n, public, search, transcripts
+from web import admin, api, feeds_out, filters, health, i18n, public, search, transcripts
 from web import auth, editor, editor_tools, suggest
 
 
@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(editor.bp)
     app.register_blueprint(editor_tools.bp)
     app.register_blueprint(suggest.bp)
+    app.register_blueprint(admin.bp)
 
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]
@@ -39,7 +40,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
-            "media-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+            "media-src 'self' https:; object-src 'none'; base-uri 'none'; form-action 'self'; "
             "frame-ancestors 'none'",
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

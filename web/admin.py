@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from archive import health, stats
+from web.auth import admin_required
 from web.charts import bar_chart
 from web.context import archive
 
@@ -12,6 +13,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 @bp.get("/")
+@admin_required
 def overview():  # type: ignore[no-untyped-def]
     """Episodes and hours per month, transcription speed, backlog, failures per feed."""
     with archive().db.session() as s:

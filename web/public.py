@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from flask import Blueprint, abort, current_app, render_template, request, send_file
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file
 from flask_babel import get_locale, lazy_gettext
 from werkzeug.utils import safe_join
 
@@ -134,6 +134,11 @@ def audio(episode_id: int):  # type: ignore[no-untyped-def]
         if ep is None or ep.audio is None:
             abort(404)
         name, ctype = ep.audio.path, ep.audio.content_type
+        if ep.audio.pruned_at is not None:
+            # The retention policy deleted our copy: the player falls back to the show's own file.
+            if ep.enclosure_url and ep.enclosure_url.startswith(("https://", "http://")):
+                return redirect(ep.enclosure_url, 302)
+            abort(404)
     path = safe_join(str(a.settings.audio_dir), name)
     # A row whose file was removed by hand (or a restore without audio) is a 404, not a 500.
     if path is None or not os.path.isfile(path):
