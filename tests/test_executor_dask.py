@@ -10,7 +10,7 @@ from archive.executor import DaskExecutor, make_executor
 from archive.pipeline import run_stages, transcribe_episodes
 from tests.conftest import copy_audio, rss
 
-distributed = pytest.importorskip("distributed")
+import distributed  # noqa: E402,F401  (installed by ./dev test: the dask extra)
 
 
 @pytest.fixture(scope="module")
