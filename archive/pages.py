@@ -142,7 +142,8 @@ def speakers(session: Session, limit: int = 200) -> list[tuple[str, int]]:
     rows = session.execute(
         select(Segment.speaker, Transcript.episode_id).distinct()
         .join(Transcript, Transcript.id == Segment.transcript_id)
-        .where(Segment.speaker.is_not(None), Segment.speaker != "", Transcript.id.in_(_current_ids()))
+        .where(Segment.speaker.is_not(None), Segment.speaker != "", Transcript.id.in_(_current_ids()),
+               Transcript.episode_id.not_in(editing.decided_episodes()))
     )
     for speaker, episode_id in rows:
         if speaker:
@@ -177,7 +178,8 @@ def speaker_episodes(session: Session, name: str) -> list[EpisodeCard]:
     spoke = (
         select(Transcript.episode_id)
         .join(Segment, Segment.transcript_id == Transcript.id)
-        .where(Segment.speaker == name, Transcript.id.in_(_current_ids()))
+        .where(Segment.speaker == name, Transcript.id.in_(_current_ids()),
+               Transcript.episode_id.not_in(editing.decided_episodes()))
     )
     credited = select(EpisodePerson.episode_id).where(EpisodePerson.name == name)
     named = select(PublishedSpeaker.episode_id).where(PublishedSpeaker.name == name)
@@ -285,5 +287,11 @@ def feed_items(session: Session, feed_id: int, limit: int = 300) -> list[tuple[E
         .options(selectinload(Episode.audio))
         .order_by(Episode.published_at.desc().nulls_last(), Episode.id.desc())
         .limit(limit)
-    )
-    return [(e, lang) for e, lang in rows]
+    ).all()
+    # Same rule as current_transcript: only transcripts readers may see are offered (issue 7).
+    states = editing.states(session, [e.id for e, _ in rows])
+    show_allows = bool(session.scalar(select(Feed.publish_transcripts).where(Feed.id == feed_id)))
+    return [
+        (e, lang if states[e.id] == editing.PUBLISHED or editing.machine_text_public(states[e.id], show_allows) else None)
+        for e, lang in rows
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -102,7 +104,7 @@ def save_passage(episode_id: int, position: int):  # type: ignore[no-untyped-def
             return _conflict(episode_id, exc)
         except EditError:
             abort(404)
-    args: dict[str, object] = {"episode_id": episode_id, "_anchor": f"p-{position}"}
+    args: dict[str, Any] = {"episode_id": episode_id, "_anchor": f"p-{position}"}
     if rev is not None and text is not None:
         inserted = [t.strip(".,;:!?…«»“”\"'()") for tag, t in revisions.word_ops(old.text, revisions.clean_text(text)) if tag == "insert"]
         if inserted:

@@ -48,7 +48,7 @@ def suggest(episode_id: int):  # type: ignore[no-untyped-def]
             return response
         try:
             with archive().db.session() as s:
-                suggestions.add(s, episode_id, position, passage.text, request.form.get("text", ""),
+                suggestions.add(s, episode_id, passage.position, passage.text, request.form.get("text", ""),
                                 request.form.get("note", ""))
         except suggestions.SuggestionError as exc:
             error = str(exc)

@@ -1,0 +1,152 @@
+"""The editor area without JavaScript: forms for every action, history, vocabulary, reader suggestions."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from archive import editing, suggestions, vocabulary
+from archive.context import Archive
+from tests.editor_site import csrf_of, login, make_archive
+from web import create_app
+
+
+@pytest.fixture
+def site(make_settings):
+    ea = make_archive(make_settings(secret_key="k"))
+    app = create_app(ea.settings)
+    client = app.test_client()
+    login(client)
+    return ea, app, client
+
+
+def _page(client, path):
+    response = client.get(path, headers={"Accept-Language": "en"})
+    assert response.status_code == 200, path
+    return response.get_data(as_text=True)
+
+
+def test_editor_page_marks_unsure_words_and_plays_each_passage(site):
+    ea, app, client = site
+    eid = ea.ids["ep-1"]
+    html = _page(client, f"/editor/episodes/{eid}")
+    assert html.count('<li id="p-') == 3
+    assert re.search(r'<mark class="low" title="confidence 20%">Vignault</mark>', html)
+    # No audio stored here: the passage shows its time instead of a play link.
+    assert 'class="play"' not in html and 'class="time"' in html
+    assert "Gilles Vigneault" in html  # podcast:person offered as a speaker name
+    assert html.count('name="csrf_token"') >= 5
+
+
+def test_save_from_the_form_then_add_the_new_word_to_the_vocabulary(site):
+    ea, app, client = site
+    eid = ea.ids["ep-1"]
+    html = _page(client, f"/editor/episodes/{eid}")
+    token = csrf_of(html)
+    saved = client.post(f"/editor/episodes/{eid}/passages/2", data={
+        "csrf_token": token, "base": "0", "text": "Parlons de Natashquan et de Vigneault.", "speaker": "SPEAKER_1"})
+    assert saved.status_code == 302 and "terms=Vigneault" in saved.headers["Location"]
+    html = _page(client, saved.headers["Location"].split("#")[0])
+    assert 'name="add" value="Vigneault"' in html
+    added = client.post("/editor/shows/1/vocabulary", data={"csrf_token": token, "add": "Vigneault", "back": str(eid)})
+    assert added.status_code == 302
+    with Archive(ea.settings).db.session() as s:
+        assert vocabulary.feed_terms(s, 1) == ["Vigneault"]
+    assert "Vigneault." in _page(client, "/editor/shows/1/vocabulary")  # the model's prompt
+    client.post("/editor/shows/1/vocabulary", data={"csrf_token": token, "remove": "Vigneault"})
+    with Archive(ea.settings).db.session() as s:
+        assert vocabulary.feed_terms(s, 1) == []
+
+
+def test_history_shows_who_what_and_reverts(site):
+    ea, app, client = site
+    eid = ea.ids["ep-1"]
+    token = csrf_of(_page(client, f"/editor/episodes/{eid}"))
+    client.post(f"/editor/episodes/{eid}/passages/1", data={"csrf_token": token, "base": "0", "text": "Merci mille fois"})
+    client.post(f"/editor/episodes/{eid}/speakers", data={"csrf_token": token, "base": "1", "old": "SPEAKER_2", "new": "Gilles Vigneault"})
+    html = _page(client, f"/editor/episodes/{eid}/history")
+    assert "ed@example.org" in html and "Revision 2" in html
+    assert "<del>beaucoup c&#39;est un plaisir</del> <ins>mille fois</ins>" in html
+    assert "<del>SPEAKER_2</del> → <ins>Gilles Vigneault</ins>" in html
+    assert client.post(f"/editor/episodes/{eid}/revert/1", data={"csrf_token": token}).status_code == 302
+    with Archive(ea.settings).db.session() as s:
+        copy = editing.working_copy(s, eid)
+    assert copy.number == 3 and copy.snapshot[1].speaker == "SPEAKER_2" and copy.snapshot[1].text == "Merci mille fois"
+    # A form made on an old revision is a conflict, not a silent overwrite.
+    stale = client.post(f"/editor/episodes/{eid}/passages/0", data={"csrf_token": token, "base": "1", "text": "x"})
+    assert stale.status_code == 409
+
+
+def test_only_admins_change_the_show_publishing_setting(site):
+    ea, app, client = site
+    token = csrf_of(_page(client, "/editor/shows/1/vocabulary"))
+    assert client.post("/editor/shows/1/publishing", data={"csrf_token": token, "publish": "0"}).status_code == 403
+    boss = app.test_client()
+    login(boss, email="boss@example.org")
+    html = _page(boss, "/editor/shows/1/vocabulary")
+    assert boss.post("/editor/shows/1/publishing", data={"csrf_token": csrf_of(html), "publish": "0"}).status_code == 302
+    assert "Only reviewed transcripts" in _page(boss, "/editor/shows/1/vocabulary")
+
+
+def test_people_directory_uses_podcast_person_credits(site):
+    ea, app, client = site
+    html = _page(client, "/editor/people")
+    assert "Gilles Vigneault" in html and "https://example.org/gv" in html and "Entrevue avec Gilles Vignault" in html
+
+
+def test_reader_suggestion_is_stored_not_published_and_rate_limited(site):
+    ea, app, client = site
+    eid = ea.ids["ep-1"]
+    app.config["SUGGEST_RATE"] = (2, 0.001)
+    reader = app.test_client()
+    form = _page(reader, f"/episodes/{eid}/suggest?p=2")
+    assert "Parlons de Natashquan et de Vignault" in form
+    token = csrf_of(form)
+    assert reader.post(f"/episodes/{eid}/suggest", data={"p": "2", "text": "x"}).status_code == 400  # no CSRF token
+    done = reader.post(f"/episodes/{eid}/suggest", data={"csrf_token": token, "p": "2", "text": "Parlons de Natashquan et de Vigneault", "note": "nom"})
+    assert done.status_code == 200
+    same = reader.post(f"/episodes/{eid}/suggest", data={"csrf_token": token, "p": "2", "text": "Parlons de Natashquan et de Vignault"})
+    assert same.status_code == 400  # unchanged text is not a suggestion
+    limited = reader.post(f"/episodes/{eid}/suggest", data={"csrf_token": token, "p": "2", "text": "autre"})
+    assert limited.status_code == 429
+    # A bot filling the hidden field is thanked and ignored.
+    with Archive(ea.settings).db.session() as s:
+        rows = suggestions.open_suggestions(s)
+        assert [(r.position, r.text, r.note) for r in rows] == [(2, "Parlons de Natashquan et de Vigneault", "nom")]
+        assert editing.working_copy(s, eid).number == 0  # never published by itself
+    assert "Vigneault" in _page(client, "/editor/suggestions")
+    token = csrf_of(_page(client, "/editor/suggestions"))
+    assert client.post(f"/editor/suggestions/{rows[0].id}", data={"csrf_token": token, "action": "apply"}).status_code == 302
+    with Archive(ea.settings).db.session() as s:
+        copy = editing.working_copy(s, eid)
+        assert copy.snapshot[2].text == "Parlons de Natashquan et de Vigneault" and copy.state == "in_review"
+        assert suggestions.open_suggestions(s) == []
+
+
+def test_honeypot_and_unknown_passages(site):
+    ea, app, client = site
+    eid = ea.ids["ep-1"]
+    reader = app.test_client()
+    token = csrf_of(_page(reader, f"/episodes/{eid}/suggest?p=0"))
+    bot = reader.post(f"/episodes/{eid}/suggest", data={"csrf_token": token, "p": "0", "text": "spam", "website": "http://spam"})
+    assert bot.status_code == 200
+    assert reader.post(f"/episodes/{eid}/suggest", data={"csrf_token": token, "p": "99", "text": "x"}).status_code == 404
+    assert reader.get("/episodes/999/suggest?p=0").status_code == 404
+    assert "0:05" in _page(reader, f"/episodes/{eid}/suggest")  # pick a passage
+    with Archive(ea.settings).db.session() as s:
+        assert suggestions.open_suggestions(s) == []
+
+
+def test_publishing_what_the_editor_did_not_see_is_a_conflict(site):
+    ea, app, client = site
+    eid = ea.ids["ep-1"]
+    html = _page(client, f"/editor/episodes/{eid}")
+    token = csrf_of(html)
+    assert 'name="base" value="0"' in html
+    with Archive(ea.settings).db.session() as s:
+        editing.edit_passage(s, eid, 0, 0, None, text="Changé par quelqu'un d'autre")
+    assert client.post(f"/editor/episodes/{eid}/publish", data={"csrf_token": token, "base": "0"}).status_code == 409
+    assert client.post(f"/editor/episodes/{eid}/publish", data={"csrf_token": token, "base": "1"}).status_code == 302
+    with Archive(ea.settings).db.session() as s:
+        assert editing.working_copy(s, eid).published_number == 1
