@@ -363,20 +363,20 @@ def save_transcript(session: Session, episode: Episode, result: TranscriptResult
     """Store a new immutable transcript version and queue it for indexing, in one transaction."""
     version = (session.scalar(select(func.max(Transcript.version)).where(Transcript.episode_id == episode.id)) or 0) + 1
     transcript = Transcript(
-        episode_id=episode.id, version=version, language=result.language or "",
+        episode_id=episode.id, version=version, language=_fit(result.language, 16) or "",
         model=result.model, origin=result.origin, duration=result.duration,
         seconds_taken=seconds_taken, reruns=result.reruns, prompt=result.prompt,
         source_url=result.source_url,
     )
     for i, seg in enumerate(result.segments):
         row = Segment(
-            position=i, start=seg.start, end=seg.end, text=seg.text, speaker=seg.speaker,
-            language=seg.language, avg_logprob=seg.avg_logprob,
+            position=i, start=seg.start, end=seg.end, text=_fit(seg.text) or "", speaker=_fit(seg.speaker, 255),
+            language=_fit(seg.language, 16), avg_logprob=seg.avg_logprob,
             no_speech_prob=seg.no_speech_prob, compression_ratio=seg.compression_ratio,
             flags=seg.flags, rerun=seg.rerun,
         )
         row.words = [
-            Word(position=j, start=w.start, end=w.end, text=w.text, probability=w.probability)
+            Word(position=j, start=w.start, end=w.end, text=_fit(w.text, 255) or "", probability=w.probability)
             for j, w in enumerate(seg.words)
         ]
         transcript.segments.append(row)
@@ -385,6 +385,14 @@ def save_transcript(session: Session, episode: Episode, result: TranscriptResult
     clear_episode_error(episode)
     session.flush()
     return transcript
+
+
+def _fit(value: str | None, limit: int | None = None) -> str | None:
+    """Publisher transcripts are feed data: no NULs (PostgreSQL text refuses them), clipped to the column."""
+    if value is None:
+        return None
+    value = value.replace("\x00", "")
+    return value[:limit] if limit else value
 
 
 # --- search outbox ----------------------------------------------------------

@@ -107,10 +107,16 @@ def make_settings(tmp_path: Path, meili: Endpoint, pg_server: str | None) -> Cal
     With PODARCHIVE_TEST_DB=postgresql each call gets a fresh database on the real server.
     """
 
+    databases: dict[str, str] = {}
+
     def make(**overrides: Any) -> Settings:
+        data_dir = Path(overrides.get("data_dir", tmp_path / "data"))
+        # One PostgreSQL database per data directory, as SQLite has one file per data directory.
+        if pg_server and str(data_dir) not in databases:
+            databases[str(data_dir)] = _new_pg_database(pg_server)
         values: dict[str, Any] = {
-            "data_dir": tmp_path / "data",
-            "database_url": _new_pg_database(pg_server) if pg_server else "",
+            "data_dir": data_dir,
+            "database_url": databases.get(str(data_dir), ""),
             "meili_url": meili.url,
             "meili_key": meili.key,
             "index_prefix": f"t{uuid.uuid4().hex[:12]}",
