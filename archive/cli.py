@@ -6,6 +6,7 @@ import html
 import sys
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 
@@ -99,7 +100,7 @@ def feeds_list(ctx: Context) -> None:
 @click.argument("file", type=click.File("rb"))
 @click.option("--language", help="Transcription language for feeds the file does not give one.")
 @pass_ctx
-def feeds_import(ctx: Context, file: click.utils.LazyFile, language: str | None) -> None:
+def feeds_import(ctx: Context, file: BinaryIO, language: str | None) -> None:
     """Watch every feed listed in an OPML FILE (- for stdin); known feeds are skipped."""
     from archive.feed_admin import import_opml
     from feeds.errors import ParseError
@@ -114,7 +115,7 @@ def feeds_import(ctx: Context, file: click.utils.LazyFile, language: str | None)
 @feeds.command("export")
 @click.option("-o", "--output", type=click.File("wb"), default="-", help="Write here instead of stdout.")
 @pass_ctx
-def feeds_export(ctx: Context, output: click.utils.LazyFile) -> None:
+def feeds_export(ctx: Context, output: BinaryIO) -> None:
     """Write the watched feeds as OPML 2.0."""
     from archive.feed_admin import export_opml
 
