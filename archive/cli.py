@@ -10,7 +10,7 @@ from typing import BinaryIO
 
 import click
 
-from archive import logs, store
+from archive import feed_store, logs, outbox, store
 from archive.config import ConfigError, Settings, load_settings
 from archive.context import Archive
 from archive.meili import LocalMeili, MeiliError, find_binary, install_binary
@@ -76,7 +76,7 @@ def feeds_add(ctx: Context, url: str, language: str | None) -> None:
     """Watch the feed at URL."""
     try:
         with ctx.archive.db.session() as s:
-            feed = store.add_feed(s, url, language)
+            feed = feed_store.add_feed(s, url, language)
             click.echo(f"added feed {feed.id}: {url}")
     except store.StoreError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -89,7 +89,7 @@ def feeds_list(ctx: Context) -> None:
     from archive.feed_admin import describe_health
 
     with ctx.archive.db.session() as s:
-        rows = store.feed_health(s)
+        rows = feed_store.feed_health(s)
     if not rows:
         click.echo("no feeds; add one with `podarchive feeds add URL`")
     for row in rows:
@@ -127,7 +127,7 @@ def feeds_export(ctx: Context, output: BinaryIO) -> None:
 def feeds_flagged(ctx: Context) -> None:
     """List episodes flagged for an operator (e.g. a known guid that changed enclosure)."""
     with ctx.archive.db.session() as s:
-        episodes = store.flagged_episodes(s)
+        episodes = feed_store.flagged_episodes(s)
         for e in episodes:
             click.echo(f"episode {e.id} ({e.feed.title or e.feed.url}) {e.title}\n      {e.flag}")
         if not episodes:
@@ -164,7 +164,7 @@ def ingest(
         bar.close()
     with ctx.archive.db.session() as s:
         counts = store.episode_counts(s)
-        backlog = store.outbox_size(s)
+        backlog = outbox.outbox_size(s)
     click.echo(
         "; ".join(r.summary() for r in reports)
         + f" | {counts['transcribed']}/{counts['episodes']} episodes transcribed, {backlog} index ops queued"
@@ -236,9 +236,9 @@ def demo(ctx: Context, port: int, no_serve: bool) -> None:
     archive = Archive(settings)
     with serve_demo_feed(host, port) as feed_url:
         with archive.db.session() as s:
-            known = {f.url for f in store.list_feeds(s)}
+            known = {f.url for f in feed_store.list_feeds(s)}
             if feed_url not in known:
-                store.add_feed(s, feed_url, language=None)
+                feed_store.add_feed(s, feed_url, language=None)
                 click.echo(f"added demo feed {feed_url}")
         reports = run_stages(archive)
     click.echo("; ".join(r.summary() for r in reports))

@@ -228,7 +228,7 @@ def public_revision(session: Session, episode_id: int) -> tuple[str, Revision | 
 
 
 def public_text(session: Session, episode_id: int) -> tuple[str, Snapshot | None]:
-    """The review state and the published snapshot, if any: what store.public_passages builds on."""
+    """The review state and the published snapshot, if any: what outbox.public_passages builds on."""
     state, rev = public_revision(session, episode_id)
     return state, revisions.loads(rev.segments_json) if rev is not None else None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from archive import store
+from archive import feed_store
 from archive.context import Archive
 from feeds.opml import Subscription, parse_opml, render_opml
 
@@ -14,7 +14,7 @@ def import_opml(archive: Archive, content: bytes, language: str | None = None) -
     subscriptions = parse_opml(content)
     added = skipped = 0
     with archive.db.session() as s:
-        known = {f.url for f in store.list_feeds(s)}
+        known = {f.url for f in feed_store.list_feeds(s)}
         for sub in subscriptions:
             if sub.url in known:
                 skipped += 1
@@ -23,7 +23,7 @@ def import_opml(archive: Archive, content: bytes, language: str | None = None) -
                 # The fetch guard would refuse it on every poll; better said now.
                 skipped += 1
                 continue
-            store.add_feed(s, sub.url, sub.language or language)
+            feed_store.add_feed(s, sub.url, sub.language or language)
             known.add(sub.url)
             added += 1
     return added, skipped
@@ -32,18 +32,18 @@ def import_opml(archive: Archive, content: bytes, language: str | None = None) -
 def export_opml(archive: Archive) -> bytes:
     """Every watched feed as OPML 2.0 (gone feeds included: the list is the subscription record)."""
     with archive.db.session() as s:
-        subs = [Subscription(f.url, f.title or None, f.language) for f in store.list_feeds(s)]
+        subs = [Subscription(f.url, f.title or None, f.language) for f in feed_store.list_feeds(s)]
     return render_opml(subs)
 
 
-def describe_health(row: store.FeedHealth, now: datetime) -> str:
+def describe_health(row: feed_store.FeedHealth, now: datetime) -> str:
     """One or two readable lines about a feed's health for `podarchive feeds list`."""
     language = row.language or "auto"
     if row.language_hint and row.language_hint != row.language:
         # The channel's <language> is a hint only; show it so a wrong setting stands out.
         language += f" (feed says {row.language_hint})"
     head = f"{row.id:>4}  {row.title or '(no title yet)'}  <{row.url}>  language {language}"
-    if row.status == store.FEED_GONE:
+    if row.status == feed_store.FEED_GONE:
         state = "GONE (HTTP 410): no longer polled"
     elif row.error_count:
         state = f"FAILING x{row.error_count}"
@@ -58,13 +58,13 @@ def describe_health(row: store.FeedHealth, now: datetime) -> str:
     text = f"{head}\n      " + " | ".join(parts)
     if row.last_error:
         # After a success the text holds parse warnings (bozo feed, page limit), not a failure.
-        label = "last error" if row.error_count or row.status == store.FEED_GONE else "warnings"
+        label = "last error" if row.error_count or row.status == feed_store.FEED_GONE else "warnings"
         text += f"\n      {label}: {row.last_error[:300]}"
     return text
 
 
-def _next_poll(row: store.FeedHealth, now: datetime) -> str:
-    if row.status == store.FEED_GONE:
+def _next_poll(row: feed_store.FeedHealth, now: datetime) -> str:
+    if row.status == feed_store.FEED_GONE:
         return "never"
     if row.next_poll_at is None or row.next_poll_at <= now:
         return "due now"

@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 import feeds
-from archive import health, retention, store
+from archive import feed_store, health, outbox, retention, store
 from archive.audio import DownloadError, fetch_enclosure
 from archive.polling import PollJob, PollOutcome, fetch_all
 from archive.context import Archive
@@ -73,7 +73,7 @@ def poll_feeds(archive: Archive, feed_id: int | None = None, limit: int | None =
     with archive.db.session() as s:
         jobs = [
             PollJob(f.id, f.url, f.etag, f.last_modified, first_import=f.last_success_at is None)
-            for f in store.feeds_due(s, store.now(), feed_id)
+            for f in feed_store.feeds_due(s, store.now(), feed_id)
         ][:limit]
     outcomes = fetch_all(
         jobs, archive.fetch_policy, workers=settings.poll_workers, max_pages=settings.max_feed_pages
@@ -96,7 +96,7 @@ def poll_feeds(archive: Archive, feed_id: int | None = None, limit: int | None =
             with archive.db.session() as s:
                 feed = s.get(store.Feed, outcome.job.feed_id)
                 if feed is not None:
-                    store.record_feed_error(s, feed, f"storing the poll failed: {type(exc).__name__}: {exc}", store.now())
+                    feed_store.record_feed_error(s, feed, f"storing the poll failed: {type(exc).__name__}: {exc}", store.now())
     return report
 
 
@@ -107,26 +107,26 @@ def _record_poll(s: Session, feed: store.Feed, outcome: PollOutcome, interval: t
         exc, status = outcome.error, outcome.status
         message = f"{type(exc).__name__}: {exc}"
         if status == 410:
-            store.record_feed_gone(s, feed, message, now)
+            feed_store.record_feed_gone(s, feed, message, now)
             report.notes.append(f"feed {fid}: gone (HTTP 410), no longer polled")
         else:
             # Retry-After only means something on 429 and 503 (RFC 9110 10.2.3).
             retry_after = getattr(exc, "retry_after", None) if status in (429, 503) else None
-            store.record_feed_error(s, feed, message, now, retry_after)
+            feed_store.record_feed_error(s, feed, message, now, retry_after)
         log.warning("poll failed feed=%s url=%s error=%s", fid, feed.url, message)
         report.failed += 1
         return
     assert result is not None
     if outcome.parsed is None:
-        store.record_feed_unchanged(s, feed, now, interval, etag=result.etag, last_modified=result.last_modified)
+        feed_store.record_feed_unchanged(s, feed, now, interval, etag=result.etag, last_modified=result.last_modified)
     else:
-        new = store.record_feed_parsed(
+        new = feed_store.record_feed_parsed(
             s, feed, outcome.parsed, etag=result.etag, last_modified=result.last_modified,
             now=now, poll_interval=interval,
         )
         report.notes.append(f"feed {fid}: {new} new")
     # After the record: a move that cannot happen leaves its note in last_error.
-    if result.permanent_url and store.move_feed(s, feed, result.permanent_url):
+    if result.permanent_url and feed_store.move_feed(s, feed, result.permanent_url):
         log.info("feed moved permanently feed=%s url=%s", fid, result.permanent_url)
     report.done += 1
 
@@ -251,9 +251,9 @@ def index_episodes(archive: Archive, limit: int | None = None) -> StageReport:
     """Drain the outbox into Meilisearch; failed work stays queued with its error."""
     report = StageReport("index")
     with archive.db.session() as s:
-        pending = store.pending_index_work(s, store.now(), limit)
+        pending = outbox.pending_index_work(s, store.now(), limit)
         jobs = [
-            (eid, [r.id for r in rows], store.public_passages(s, eid), store.episode_entry(s, eid))
+            (eid, [r.id for r in rows], outbox.public_passages(s, eid), outbox.episode_entry(s, eid))
             for eid, rows in pending.items()
         ]
     if not jobs:
@@ -276,7 +276,7 @@ def index_episodes(archive: Archive, limit: int | None = None) -> StageReport:
             break
         with archive.db.session() as s:
             rows = [r for r in (s.get(store.IndexOutbox, rid) for rid in row_ids) if r is not None]
-            store.complete_index_work(s, rows)
+            outbox.complete_index_work(s, rows)
         report.done += 1
     return report
 
@@ -291,11 +291,11 @@ def reindex_all(archive: Archive) -> int:
 
     def episodes() -> Iterator[tuple[list[Passage], EpisodeEntry | None]]:
         with archive.db.session() as s:
-            ids = store.all_episode_ids(s)
+            ids = outbox.all_episode_ids(s)
         for episode_id in ids:
             # One short session per episode: a long rebuild never holds the database.
             with archive.db.session() as s:
-                yield store.public_passages(s, episode_id), store.episode_entry(s, episode_id)
+                yield outbox.public_passages(s, episode_id), outbox.episode_entry(s, episode_id)
 
     with stage_lock(archive, "index", wait=True):
         return archive.search.rebuild(episodes())
@@ -312,7 +312,7 @@ def _episode_failed(archive: Archive, episode_id: int, stage: str, message: str)
 def _index_failed(archive: Archive, row_ids: list[int], message: str) -> None:
     with archive.db.session() as s:
         rows = [r for r in (s.get(store.IndexOutbox, rid) for rid in row_ids) if r is not None]
-        store.fail_index_work(s, rows, message, store.now())
+        outbox.fail_index_work(s, rows, message, store.now())
 
 
 def prune_old_audio(archive: Archive) -> StageReport:

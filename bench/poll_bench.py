@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from archive import store  # noqa: E402
+from archive import feed_store, store  # noqa: E402
 from archive.config import load_settings  # noqa: E402
 from archive.context import Archive  # noqa: E402
 from archive.pipeline import poll_feeds  # noqa: E402
@@ -111,10 +111,10 @@ def main() -> None:
             archive = Archive(settings)
             with archive.db.session() as s:
                 for n in range(args.feeds):
-                    store.add_feed(s, f"{base}/feed/{n}", None)
+                    feed_store.add_feed(s, f"{base}/feed/{n}", None)
             for label in ("first poll (all 200, parse + store)", "second poll (90 % 304)"):
                 with archive.db.session() as s:
-                    store.poll_soon(s)
+                    feed_store.poll_soon(s)
                 peak.value = count.value = 0
                 started = time.perf_counter()
                 report = poll_feeds(archive)

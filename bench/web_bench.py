@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from archive import pages, store  # noqa: E402
+from archive import feed_store, pages, store  # noqa: E402
 from archive.config import load_settings  # noqa: E402
 from archive.context import Archive  # noqa: E402
 from archive.meili import LocalMeili  # noqa: E402
@@ -74,8 +74,8 @@ def build(settings, passages: int) -> int:  # type: ignore[no-untyped-def]
     items = [{"title": f"Entrevue {i}", "guid": f"g{i}", "duration": "2:00:00"} for i in range(6)]
     archive = Archive(settings)
     with archive.db.session() as s:
-        feed = store.add_feed(s, FEED_URL, "fr")
-        store.record_feed_parsed(s, feed, parse_feed(feed_xml(items), FEED_URL), etag=None, last_modified=None,
+        feed = feed_store.add_feed(s, FEED_URL, "fr")
+        feed_store.record_feed_parsed(s, feed, parse_feed(feed_xml(items), FEED_URL), etag=None, last_modified=None,
                                  now=store.now(), poll_interval=timedelta(hours=1))
         ids = [c.id for c in pages.show_episodes(s, feed.id)]
         for n, episode_id in enumerate(ids):

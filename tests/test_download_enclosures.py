@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from archive import store
+from archive import feed_store, store
 from archive.config import Settings
 from archive.context import Archive
 from archive.pipeline import download_episodes, poll_feeds
@@ -40,10 +40,10 @@ def archive(make_settings: Callable[..., Settings]) -> Archive:
 def ingest_feed(archive: Archive, server: Server, enclosure: str, duration: str = "0:45") -> int:
     server.routes["/feed"] = static(200, feed(enclosure, duration))
     with archive.db.session() as s:
-        fid = store.add_feed(s, server.url("/feed"), None).id
+        fid = feed_store.add_feed(s, server.url("/feed"), None).id
     poll_feeds(archive)
     with archive.db.session() as s:
-        [episode] = store.feed_episodes(s, fid)
+        [episode] = feed_store.feed_episodes(s, fid)
         return episode.id
 
 
@@ -121,7 +121,7 @@ def test_redirect_chain_is_resolved_at_download_time_and_resumes(server: Server,
     assert url == enclosure and error is None and audio is not None
     # The whole chain was walked again, and the second CDN request asked only for the rest.
     assert cdn_calls == ["sig1", "sig2"]
-    second = server.requests_to(f"/cdn/123.mp3?Policy=p&Signature=sig2&Expires=1")[0]
+    second = server.requests_to("/cdn/123.mp3?Policy=p&Signature=sig2&Expires=1")[0]
     assert second.headers["range"] == "bytes=100000-" and second.headers["if-range"] == ETAG
     stored = archive.settings.audio_dir / audio.path
     assert audio.path == f"{episode_id:08d}.mp3" and stored.read_bytes() == MP3

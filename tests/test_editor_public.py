@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from archive import editing, store
+from archive import editing, outbox, store
 from archive.context import Archive
 from tests.editor_site import make_archive
 from web import create_app
@@ -54,7 +54,7 @@ def test_show_setting_keeps_machine_text_off_the_pages(site):
     ea, client = site
     eid, other = ea.ids["ep-1"], ea.ids["ep-2"]
     with Archive(ea.settings).db.session() as s:
-        store.set_feed_publishing(s, store.get_episode(s, eid).feed, False)
+        outbox.set_feed_publishing(s, store.get_episode(s, eid).feed, False)
         editing.publish(s, eid, None)
     assert "Natashquan" in _get(client, f"/episodes/{eid}").get_data(as_text=True)  # approved as is
     assert "Québec" not in _get(client, f"/episodes/{other}").get_data(as_text=True)
@@ -74,6 +74,6 @@ def test_outgoing_feed_offers_only_transcripts_readers_may_see(site):
         editing.unpublish(s, eid, None)
     assert linked() == {other}
     with Archive(ea.settings).db.session() as s:
-        store.set_feed_publishing(s, store.get_episode(s, eid).feed, False)
+        outbox.set_feed_publishing(s, store.get_episode(s, eid).feed, False)
         editing.publish(s, eid, None)
     assert linked() == {eid}

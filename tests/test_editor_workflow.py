@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from archive import accounts, editing, review_queue, revisions, store
+from archive import accounts, editing, outbox, review_queue, revisions, store
 from archive.context import Archive
 from archive.pipeline import index_episodes
 from archive.schema import IndexOutbox
@@ -19,7 +19,7 @@ def ea(make_settings):
 
 def _texts(archive, episode_id):
     with archive.db.session() as s:
-        return [p.text for p in store.public_passages(s, episode_id)]
+        return [p.text for p in outbox.public_passages(s, episode_id)]
 
 
 def _outbox(archive, episode_id):
@@ -125,7 +125,7 @@ def test_show_setting_hides_machine_text_but_not_published_text(ea):
     other = ea.ids["ep-2"]
     with archive.db.session() as s:
         feed = store.get_episode(s, eid).feed
-        store.set_feed_publishing(s, feed, False)
+        outbox.set_feed_publishing(s, feed, False)
     assert _texts(archive, eid) == [] and _texts(archive, other) == []
     with archive.db.session() as s:
         editing.publish(s, eid, None)  # approved as is

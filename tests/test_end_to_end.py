@@ -6,7 +6,7 @@ import fcntl
 import re
 import socket
 
-from archive import store
+from archive import feed_store, outbox, store
 from archive.context import Archive
 from tests.conftest import copy_audio, rss, run_cli
 from web import create_app
@@ -45,7 +45,7 @@ def test_feed_to_searchable_pages(make_settings, http_root):
     assert "transcribe: 2 ok" in result.stdout
     archive = Archive(settings)
     with archive.db.session() as s:
-        feeds = {f.url: f for f in store.list_feeds(s)}
+        feeds = {f.url: f for f in feed_store.list_feeds(s)}
         assert feeds[dead].error_count == 1 and "FetchError" in (feeds[dead].last_error or "")
         assert feeds[dead].next_poll_at is not None
         cards = {c.title: c for c in store.latest_episodes(s)}
@@ -54,7 +54,7 @@ def test_feed_to_searchable_pages(make_settings, http_root):
         assert not broken.has_transcript
         assert broken.error and "HTML" in broken.error and "not audio" in broken.error
         ask_not_id = cards["Ask not"].id
-        assert store.outbox_size(s) == 0
+        assert outbox.outbox_size(s) == 0
     # Nothing of the broken episode is indexed; the audio store holds no stray files.
     audio_files = sorted(p.name for p in settings.audio_dir.iterdir() if p.is_file())
     assert len(audio_files) == 2

@@ -9,9 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
-from archive import store
+from archive import feed_store, outbox, store
 from archive.config import Settings
 from archive.context import Archive
 from archive.executor import LocalProcessExecutor, make_executor
@@ -30,7 +29,7 @@ def _archive_with(settings: Settings, root: Path, base: str, files: list[str]) -
     (root / "feed.xml").write_text(rss("Isolation", items))
     archive = Archive(settings)
     with archive.db.session() as s:
-        store.add_feed(s, f"{base}/feed.xml", "en")
+        feed_store.add_feed(s, f"{base}/feed.xml", "en")
     reports = run_stages(archive, ("poll", "download"))
     assert all(r.failed == 0 for r in reports), [r.notes for r in reports]
     return archive
@@ -173,7 +172,7 @@ def test_kill_9_of_the_ingest_leaves_no_partial_transcript(make_settings, http_r
     with archive.db.session() as s:
         counts = store.episode_counts(s)
         transcripts = s.scalar(store.select(store.func.count(store.Transcript.id)))
-        assert store.outbox_size(s) == transcripts  # poll queued none; a transcript brings one
+        assert outbox.outbox_size(s) == transcripts  # poll queued none; a transcript brings one
     # Either the whole transcript with its outbox row, or nothing (killed before the commit).
     assert counts["transcribed"] == transcripts in (0, 1)
     # The worker died with its parent (PR_SET_PDEATHSIG) rather than decoding on alone.

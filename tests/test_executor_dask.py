@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from archive import store
+from archive import feed_store, store
 from archive.context import Archive
 from archive.executor import DaskExecutor, make_executor
 from archive.pipeline import run_stages, transcribe_episodes
@@ -34,7 +34,7 @@ def test_dask_workers_transcribe_and_only_the_ingest_writes(make_settings, http_
     settings = make_settings(dask_scheduler=cluster.scheduler_address)
     archive = Archive(settings)
     with archive.db.session() as s:
-        store.add_feed(s, f"{base}/feed.xml", "en")
+        feed_store.add_feed(s, f"{base}/feed.xml", "en")
     assert all(r.failed == 0 for r in run_stages(archive, ("poll", "download")))
 
     executor = make_executor(settings)
@@ -65,7 +65,7 @@ def test_dask_job_over_its_deadline_is_marked_for_retry(make_settings, http_root
                              transcribe_timeout=0.2, transcribe_timeout_factor=0.0)
     archive = Archive(settings)
     with archive.db.session() as s:
-        store.add_feed(s, f"{base}/feed.xml", "en")
+        feed_store.add_feed(s, f"{base}/feed.xml", "en")
     assert all(r.failed == 0 for r in run_stages(archive, ("poll", "download")))
     report = transcribe_episodes(archive)
     assert (report.done, report.failed) == (0, 1)

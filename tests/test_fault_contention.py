@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from archive import store
+from archive import feed_store
 from archive.config import Settings
 from archive.context import Archive
 from archive.pipeline import index_episodes
@@ -72,7 +72,7 @@ def test_writers_and_the_site_never_show_database_is_locked(make_settings: Calla
                 writes["thread"] += 1
                 # Read, then write in the same session: the pattern that upgrades a read lock.
                 with archive.db.session() as s:
-                    feeds = store.list_feeds(s)
+                    feeds = feed_store.list_feeds(s)
                     feeds[i % len(feeds)].title = f"Renamed by {n} at {i}"
                 writes["rename"] += 1
             except Exception as exc:  # noqa: BLE001 - every failure is the finding
@@ -80,7 +80,7 @@ def test_writers_and_the_site_never_show_database_is_locked(make_settings: Calla
             i += 1
 
     def reader(n: int) -> None:
-        paths = ["/", f"/episodes/{episode}", "/search?q=Vignault", f"/shows/1", f"/episodes/{episode}/suggest?p=0"]
+        paths = ["/", f"/episodes/{episode}", "/search?q=Vignault", "/shows/1", f"/episodes/{episode}/suggest?p=0"]
         with httpx.Client(base_url=base, timeout=30) as client:
             i = 0
             while not stop.is_set():

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from archive import store
+from archive import feed_store, store
 from archive.config import Settings
 from archive.context import Archive
 from archive.pipeline import run_stages
@@ -70,7 +70,7 @@ def test_download_past_the_file_size_limit_fails_that_episode_cleanly(
     settings = make_settings()
     archive = Archive(settings)
     with archive.db.session() as s:
-        store.add_feed(s, f"{base}/feed.xml", "en")
+        feed_store.add_feed(s, f"{base}/feed.xml", "en")
     run_stages(archive, ("poll",))
     # Room for the database to grow and for the 121 kB MP3, not for the 1.1 MB FLAC.
     limit = max(p.stat().st_size for p in settings.data_dir.glob("podarchive.db*")) + 400_000
@@ -111,8 +111,8 @@ def test_database_write_past_the_file_size_limit_is_clean(
     settings = make_settings()
     archive = Archive(settings)
     with archive.db.session() as s:
-        store.add_feed(s, f"{base}/small.xml", None)
-        store.add_feed(s, f"{base}/big.xml", None)
+        feed_store.add_feed(s, f"{base}/small.xml", None)
+        feed_store.add_feed(s, f"{base}/big.xml", None)
     size = (settings.data_dir / "podarchive.db").stat().st_size
     wal = settings.data_dir / "podarchive.db-wal"
     limit = max(size, wal.stat().st_size if wal.exists() else 0) + 150_000
@@ -123,21 +123,21 @@ def test_database_write_past_the_file_size_limit_is_clean(
     assert child.returncode == 1 and "poll: 1 ok, 1 failed" in child.stdout, child.stdout + child.stderr[-3000:]
     assert "400 new" not in child.stderr  # the rolled-back transaction claims nothing
     with archive.db.session() as s:
-        errors = {f.url.rsplit("/", 1)[1]: f.last_error or "" for f in store.list_feeds(s)}
+        errors = {f.url.rsplit("/", 1)[1]: f.last_error or "" for f in feed_store.list_feeds(s)}
     assert "disk I/O error" in errors["big.xml"] or "full" in errors["big.xml"], errors
     assert _integrity(settings) == "ok"
     with archive.db.session() as s:
-        counts = {f.url.rsplit("/", 1)[1]: len(store.feed_episodes(s, f.id)) for f in store.list_feeds(s)}
+        counts = {f.url.rsplit("/", 1)[1]: len(feed_store.feed_episodes(s, f.id)) for f in feed_store.list_feeds(s)}
     # All or nothing per feed: the big feed's episodes are either all stored or none.
     assert counts["big.xml"] in (0, 400), counts
 
     # Without the limit the next run stores everything.
     with archive.db.session() as s:
-        for f in store.list_feeds(s):
+        for f in feed_store.list_feeds(s):
             f.next_poll_at = None
     run_stages(archive, ("poll",))
     with archive.db.session() as s:
-        counts = {f.url.rsplit("/", 1)[1]: len(store.feed_episodes(s, f.id)) for f in store.list_feeds(s)}
+        counts = {f.url.rsplit("/", 1)[1]: len(feed_store.feed_episodes(s, f.id)) for f in feed_store.list_feeds(s)}
     assert counts == {"small.xml": 1, "big.xml": 400}
     assert _integrity(settings) == "ok"
 
@@ -154,7 +154,7 @@ def test_audio_store_on_a_full_tmpfs(make_settings: Callable[..., Settings], htt
         _feed(root, base, ["jfk.flac", "rugissement-du-tigre.mp3"])
         archive = Archive(settings)
         with archive.db.session() as s:
-            store.add_feed(s, f"{base}/feed.xml", "en")
+            feed_store.add_feed(s, f"{base}/feed.xml", "en")
         reports = {r.stage: r for r in run_stages(archive, ("poll", "download"))}
         assert (reports["download"].done, reports["download"].failed) == (1, 1)
         path, error = _episodes(archive)["jfk.flac"]

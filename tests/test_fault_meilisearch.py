@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from archive import store
+from archive import outbox, store
 from archive.config import Settings, load_settings
 from archive.context import Archive
 from archive.meili import Endpoint, LocalMeili
@@ -27,22 +27,22 @@ def expected_ids(archive: Archive) -> set[str]:
     with archive.db.session() as s:
         return {
             f"e{p.episode_id}-{p.position}"
-            for eid in store.all_episode_ids(s)
-            for p in store.public_passages(s, eid)
+            for eid in outbox.all_episode_ids(s)
+            for p in outbox.public_passages(s, eid)
         }
 
 
 def make_due(archive: Archive) -> None:
     """Let queued index work run now despite its backoff."""
     with archive.db.session() as s:
-        for rows in store.pending_index_work(s, store.now() + timedelta(days=30)).values():
+        for rows in outbox.pending_index_work(s, store.now() + timedelta(days=30)).values():
             for row in rows:
                 row.next_try_at = None
 
 
 def queued(archive: Archive) -> list[store.IndexOutbox]:
     with archive.db.session() as s:
-        rows = [r for rows in store.pending_index_work(s, store.now() + timedelta(days=30)).values() for r in rows]
+        rows = [r for rows in outbox.pending_index_work(s, store.now() + timedelta(days=30)).values() for r in rows]
         s.expunge_all()
         return rows
 

@@ -11,7 +11,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from archive import store
+from archive import feed_store, outbox, store
 from archive.config import Settings
 from archive.context import Archive
 from archive.pipeline import run_stages
@@ -66,7 +66,7 @@ def test_each_bad_file_fails_alone_and_nothing_empty_is_published(
     # The whole-file deadline (10 s + 0.01 x duration) gives the 3-hour file about two minutes.
     archive = Archive(make_settings(transcribe_timeout=10, transcribe_timeout_factor=0.01, max_attempts=1))
     with archive.db.session() as s:
-        store.add_feed(s, f"{base}/feed.xml", "en")
+        feed_store.add_feed(s, f"{base}/feed.xml", "en")
 
     reports = {r.stage: r for r in run_stages(archive, ("poll", "download", "transcribe", "index"))}
 
@@ -76,7 +76,7 @@ def test_each_bad_file_fails_alone_and_nothing_empty_is_published(
             title: (e.last_error, store.current_transcript(s, e.id), e.audio)
             for title, e in episodes.items()
         }
-        passages = {e.id: store.public_passages(s, e.id) for e in episodes.values()}
+        passages = {e.id: outbox.public_passages(s, e.id) for e in episodes.values()}
         ids = {title: e.id for title, e in episodes.items()}
     print({t: (err, tr is not None) for t, (err, tr, _) in state.items()})
     for name, (_, _, expected) in cases.items():

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from archive import store
+from archive import feed_store, store
 from archive.config import Settings
 from archive.context import Archive
 from archive.pipeline import download_episodes, poll_feeds
@@ -64,8 +64,8 @@ def test_names_from_the_feed_and_the_server_never_leave_the_audio_store(
             f'<guid>../\x00../pwned-nul</guid><enclosure url="{server.url("/ep-nul.mp3")}" type="audio/mpeg"/>'
             "</item></channel></rss>").encode())
         with archive.db.session() as s:
-            store.add_feed(s, server.url("/feed"), None)
-            store.add_feed(s, server.url("/nul-feed"), None)
+            feed_store.add_feed(s, server.url("/feed"), None)
+            feed_store.add_feed(s, server.url("/nul-feed"), None)
         poll_feeds(archive)
         report = download_episodes(archive)
 

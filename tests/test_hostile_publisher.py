@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from archive import store
+from archive import feed_store, store
 from archive.config import Settings
 from archive.context import Archive
 from archive.pipeline import run_stages
@@ -35,7 +35,7 @@ def test_oversized_and_nul_fields_of_a_publisher_transcript_are_stored(
 </channel></rss>""")
     archive = Archive(make_settings())
     with archive.db.session() as s:
-        store.add_feed(s, f"{base}/feed.xml", "en")
+        feed_store.add_feed(s, f"{base}/feed.xml", "en")
     reports = run_stages(archive, ("poll", "download", "transcribe", "index"))
     assert all(r.failed == 0 for r in reports), [(r.stage, r.notes) for r in reports]
     with archive.db.session() as s:

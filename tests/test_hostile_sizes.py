@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from archive import store
+from archive import feed_store, store
 from archive.config import Settings
 from archive.context import Archive
 from archive.pipeline import download_episodes, poll_feeds
@@ -208,12 +208,12 @@ def test_stages_record_the_errors_and_finish(make_settings: Callable[..., Settin
 </channel></rss>""".encode()
     feed_server = raw(lambda c: c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(feed) + feed))
     with archive.db.session() as s:
-        store.add_feed(s, silent.url, None)
-        store.add_feed(s, feed_server.url, None)
+        feed_store.add_feed(s, silent.url, None)
+        feed_store.add_feed(s, feed_server.url, None)
     report = poll_feeds(archive)
     assert (report.done, report.failed) == (1, 1)
     with archive.db.session() as s:
-        errors = [f.last_error or "" for f in store.list_feeds(s)]
+        errors = [f.last_error or "" for f in feed_store.list_feeds(s)]
     assert "timeout" in errors[0].lower(), errors
     # The trickling enclosure would take 250 s; the download deadline is shortened to 2 s here.
     archive.download_policy  # noqa: B018 - build, then tighten the deadline the setting allows in minutes

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from archive import store
+from archive import feed_store, store
 from archive.config import Settings
 from archive.context import Archive
 from archive.pipeline import download_episodes, poll_feeds
@@ -198,8 +198,8 @@ def test_rebinding_through_a_redirect_and_the_download_stage(
 </channel></rss>""".encode())
     public.routes["/ep.mp3"] = static(302, Location=f"http://rebind.test:{port}/secret")
     with archive.db.session() as s:
-        store.add_feed(s, by_name(public, "/feed"), None)
-        store.add_feed(s, f"http://127.0.0.1:{port}/secret", None)
+        feed_store.add_feed(s, by_name(public, "/feed"), None)
+        feed_store.add_feed(s, f"http://127.0.0.1:{port}/secret", None)
     assert poll_feeds(archive).failed == 1
     resolver = Resolver("rebind.test", [[PUBLIC_IP], ["127.0.0.1"]])
     monkeypatch.setattr(socket, "getaddrinfo", resolver)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archive import store
+from archive import feed_store, store
 from archive.context import Archive
 from archive.pipeline import run_stages
 from tests.conftest import copy_audio
@@ -46,7 +46,7 @@ def test_publisher_vtt_is_preferred_and_used_instead_of_asr(make_settings, http_
     settings = make_settings()
     archive = Archive(settings)
     with archive.db.session() as s:
-        store.add_feed(s, f"{base}/feed.xml", "en")
+        feed_store.add_feed(s, f"{base}/feed.xml", "en")
 
     reports = run_stages(archive, ("poll", "download", "transcribe"))
     assert all(r.failed == 0 for r in reports), [(r.stage, r.notes) for r in reports]
@@ -72,7 +72,7 @@ def test_a_feed_can_prefer_asr(make_settings, http_root):
     (root / "feed.xml").write_text(_feed(base, [("published", "p", links)]))
     archive = Archive(make_settings())
     with archive.db.session() as s:
-        feed = store.add_feed(s, f"{base}/feed.xml", "en")
+        feed = feed_store.add_feed(s, f"{base}/feed.xml", "en")
         feed.prefer_asr = True
     assert all(r.failed == 0 for r in run_stages(archive, ("poll", "download", "transcribe")))
     with archive.db.session() as s:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from archive import accounts, editing, find_replace, pages, people, store, suggestions, vocabulary
+from archive import accounts, editing, find_replace, outbox, pages, people, suggestions, vocabulary
 from archive.editing import EditConflict, EditError
 from web.context import archive
 
@@ -108,7 +108,7 @@ def show_publishing(feed_id: int):  # type: ignore[no-untyped-def]
         feed = pages.get_show(s, feed_id)
         if feed is None:
             abort(404)
-        store.set_feed_publishing(s, feed, request.form.get("publish") == "1")
+        outbox.set_feed_publishing(s, feed, request.form.get("publish") == "1")
     return redirect(url_for("editor_tools.vocab", feed_id=feed_id))
 
 

@@ -6,7 +6,7 @@ import math
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
-from archive import store, suggestions
+from archive import outbox, store, suggestions
 from web.context import archive
 from web.ratelimit import TokenBucket
 
@@ -21,7 +21,7 @@ def _passages(episode_id: int):  # type: ignore[no-untyped-def]
         episode = store.get_episode(s, episode_id)
         if episode is None:
             abort(404)
-        return episode.title, store.public_passages(s, episode_id)
+        return episode.title, outbox.public_passages(s, episode_id)
 
 
 @bp.route("/episodes/<int:episode_id>/suggest", methods=["GET", "POST"])
