@@ -316,10 +316,11 @@ def _index_failed(archive: Archive, row_ids: list[int], message: str) -> None:
 
 
 def prune_old_audio(archive: Archive) -> StageReport:
-    """Apply the audio retention setting (a no-op when it keeps everything)."""
+    """Apply the audio retention setting, and drop interrupted downloads nobody will resume."""
     report = StageReport("prune")
     with archive.db.session() as s:
         report.done = retention.prune_audio(s, archive.settings.audio_dir, archive.settings.audio_retention_days)
+        retention.prune_partials(s, archive.settings.audio_dir, archive.settings.max_attempts)
     return report
 
 

@@ -182,3 +182,38 @@ def test_admin_page_plots_for_admins_only(make_settings):
     assert html.count("<svg") + html.count(": —</p>") == 5 and "<script" not in html
     assert "Failing episodes per feed: —" in html
     assert "<title>Episodes per month</title>" in html and "2026-11" in html
+
+
+def test_prune_drops_abandoned_partial_downloads(make_settings, http_root):
+    import os
+    import time
+
+    from sqlalchemy import update
+
+    from archive.context import Archive
+    from archive.schema import Episode
+
+    root, base = http_root
+    items = [{"title": f"E{i}", "guid": f"g{i}", "url": f"{base}/e{i}.mp3"} for i in range(3)]
+    (root / "feed.xml").write_text(rss("Partial show", items))
+    settings = make_settings()
+    run_cli(settings, "feeds", "add", f"{base}/feed.xml")
+    assert run_cli(settings, "ingest", "--stage", "poll").returncode == 0
+    archive = Archive(settings)
+    with archive.db.session() as s:
+        trying, given_up, stale = sorted(s.scalars(Episode.__table__.select().with_only_columns(Episode.id)))
+        s.execute(update(Episode).where(Episode.id == given_up).values(attempts=settings.max_attempts))
+    tmp = settings.audio_dir / ".partial"
+    tmp.mkdir(parents=True)
+    for eid in (trying, given_up, stale, 99_999):
+        (tmp / f"{eid:08d}.part").write_bytes(b"\xff\xfb" * 100)
+        (tmp / f"{eid:08d}.json").write_text("{}")
+    week_ago = time.time() - 8 * 86400
+    for suffix in (".part", ".json"):
+        os.utime(tmp / f"{stale:08d}{suffix}", (week_ago, week_ago))
+    (tmp / "README").write_text("not ours")
+
+    assert run_cli(settings, "ingest", "--stage", "prune").returncode == 0
+
+    left = sorted(p.name for p in tmp.iterdir())
+    assert left == sorted(["README", f"{trying:08d}.json", f"{trying:08d}.part"])
