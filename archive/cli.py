@@ -383,6 +383,10 @@ from archive.cli_users import users  # noqa: E402
 
 main.add_command(users)
 
+from archive.cli_feeds import feeds_set  # noqa: E402
+
+feeds.add_command(feeds_set)
+
 
 if __name__ == "__main__":
     main()

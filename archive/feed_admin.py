@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
-from archive import feed_store
+from sqlalchemy.orm import Session
+
+from archive import feed_store, outbox
 from archive.context import Archive
+from archive.schema import Feed
 from feeds.opml import Subscription, parse_opml, render_opml
+
+# Whisper's language codes: two letters, three for a few (haw, yue).
+_LANGUAGE = re.compile(r"[a-z]{2,3}")
+
+
+class FeedSettingsError(Exception):
+    """No such feed, or a setting value it cannot take."""
 
 
 def import_opml(archive: Archive, content: bytes, language: str | None = None) -> tuple[int, int]:
@@ -34,6 +45,41 @@ def export_opml(archive: Archive) -> bytes:
     with archive.db.session() as s:
         subs = [Subscription(f.url, f.title or None, f.language) for f in feed_store.list_feeds(s)]
     return render_opml(subs)
+
+
+def change_feed_settings(
+    session: Session, feed_id: int, *, language: str | None = None,
+    publish_transcripts: bool | None = None, prefer_asr: bool | None = None,
+) -> list[str]:
+    """Apply the per-show settings given (None: leave; language "auto": detect); one line per change."""
+    feed = session.get(Feed, feed_id)
+    if feed is None:
+        raise FeedSettingsError(f"no feed {feed_id} (see `podarchive feeds list`)")
+    changes = []
+    if language is not None:
+        wanted = language.strip().lower()
+        if wanted != "auto" and not _LANGUAGE.fullmatch(wanted):
+            raise FeedSettingsError(f"language {language!r}: give a code such as fr or en, or auto to detect")
+        new = None if wanted == "auto" else wanted
+        if new != feed.language:
+            old, feed.language = feed.language, new
+            # The episode index shows the show's language for episodes without their own.
+            queued = outbox.queue_feed_episodes(session, feed.id)
+            changes.append(f"language: {old or 'auto'} -> {new or 'auto'} "
+                           f"(for episodes transcribed from now on; {queued} queued for the search index)")
+    if publish_transcripts is not None and publish_transcripts != feed.publish_transcripts:
+        queued = outbox.set_feed_publishing(session, feed, publish_transcripts)
+        changes.append(f"publish_transcripts: {_yes(not publish_transcripts)} -> {_yes(publish_transcripts)} "
+                       f"({queued} episodes queued for the search index)")
+    if prefer_asr is not None and prefer_asr != feed.prefer_asr:
+        feed.prefer_asr = prefer_asr
+        changes.append(f"prefer_asr: {_yes(not prefer_asr)} -> {_yes(prefer_asr)} (for episodes transcribed from now on)")
+    session.flush()
+    return changes
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"
 
 
 def describe_health(row: feed_store.FeedHealth, now: datetime) -> str:

@@ -171,7 +171,10 @@ def record_feed_parsed(
     feed.last_error = "; ".join(parsed.warnings)[:2000] or None
     feed.next_poll_at = now + poll_interval
 
-    existing = {e.guid: e for e in session.scalars(select(Episode).where(Episode.feed_id == feed.id))}
+    existing = {
+        e.guid: e
+        for e in session.scalars(select(Episode).where(Episode.feed_id == feed.id).options(selectinload(Episode.people)))
+    }
     new = 0
     for entry in parsed.entries:
         episode = existing.get(entry.guid)
@@ -186,7 +189,7 @@ def record_feed_parsed(
         _check_enclosure(episode, entry.enclosure, now)
         if _same_metadata(episode, entry):
             continue
-        # Title, notes or date changed: the episode's search documents must follow.
+        # Title, notes, date or credits changed: the episode's search documents must follow.
         _apply_entry(episode, entry, now)
         session.add(IndexOutbox(episode_id=episode.id, op="upsert"))
     session.flush()
@@ -198,6 +201,7 @@ def _same_metadata(episode: Episode, entry: feeds.Entry) -> bool:
         episode.title == entry.title
         and episode.description_html == entry.description_html
         and episode.published_at == entry.published
+        and [(p.name, p.role, p.href) for p in episode.people] == _offered_people(entry.persons)
     )
 
 
@@ -227,11 +231,15 @@ def _apply_transcript_links(episode: Episode, links: tuple[feeds.TranscriptLink,
 def _apply_people(episode: Episode, persons: tuple[feeds.Person, ...]) -> None:
     """Keep the podcast:person credits the entry gives now (the speaker pages list them)."""
     known = [(p.name, p.role, p.href) for p in episode.people]
-    offered = [(p.name.strip()[:255], (p.role or None) and p.role[:64], p.href) for p in persons if p.name.strip()]
+    offered = _offered_people(persons)
     if known != offered:
         episode.people = [
             EpisodePerson(position=i, name=name, role=role, href=href) for i, (name, role, href) in enumerate(offered)
         ]
+
+
+def _offered_people(persons: tuple[feeds.Person, ...]) -> list[tuple[str, str | None, str | None]]:
+    return [(p.name.strip()[:255], (p.role or None) and p.role[:64], p.href) for p in persons if p.name.strip()]
 
 
 def _apply_enclosure(episode: Episode, enclosure: feeds.Enclosure | None) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from archive import editing
-from archive.schema import Episode, Feed, IndexOutbox
+from archive.schema import Episode, EpisodePerson, Feed, IndexOutbox, PublishedSpeaker, Segment, Transcript
 from archive.search import EpisodeEntry, Passage
 from archive.store import backoff, current_transcript
 from feeds.text import plain_text
@@ -91,7 +91,12 @@ def set_feed_publishing(session: Session, feed: Feed, publish: bool) -> int:
     if feed.publish_transcripts == publish:
         return 0
     feed.publish_transcripts = publish
-    ids = list(session.scalars(select(Episode.id).where(Episode.feed_id == feed.id)))
+    return queue_feed_episodes(session, feed.id)
+
+
+def queue_feed_episodes(session: Session, feed_id: int) -> int:
+    """Queue index work for every episode of a show; returns how many."""
+    ids = list(session.scalars(select(Episode.id).where(Episode.feed_id == feed_id)))
     session.add_all(IndexOutbox(episode_id=eid, op="upsert") for eid in ids)
     session.flush()
     return len(ids)
@@ -107,8 +112,39 @@ def episode_entry(session: Session, episode_id: int) -> EpisodeEntry | None:
     episode = session.get(Episode, episode_id)
     if episode is None:
         return None
+    newest = session.execute(
+        select(Transcript.id, Transcript.language).where(Transcript.episode_id == episode_id)
+        .order_by(Transcript.version.desc()).limit(1)
+    ).first()
     return EpisodeEntry(
         episode_id=episode.id, feed_id=episode.feed_id, title=episode.title,
         description=plain_text(episode.description_html), show=episode.feed.title,
-        language=episode.language or episode.feed.language, published=episode.published_at,
+        # A show added without a language has it only on the transcript (detected).
+        language=episode.language or episode.feed.language or (newest.language if newest else None),
+        published=episode.published_at,
+        guests=episode_guests(session, episode, newest.id if newest else None),
     )
+
+
+def episode_guests(session: Session, episode: Episode, transcript_id: int | None) -> tuple[str, ...]:
+    """The episode's people as readers see them: podcast:person credits, then speakers named in the public text."""
+    names: list[str | None] = list(session.scalars(
+        select(EpisodePerson.name).where(EpisodePerson.episode_id == episode.id).order_by(EpisodePerson.position)
+    ))
+    state, revision = editing.public_revision(session, episode.id)
+    if revision is not None:
+        # Kept by editing.publish from the published revision; a draft's names never get here.
+        names += session.scalars(
+            select(PublishedSpeaker.name).where(PublishedSpeaker.episode_id == episode.id).order_by(PublishedSpeaker.name)
+        )
+    elif transcript_id is not None and editing.machine_text_public(state, episode.feed.publish_transcripts):
+        names += session.scalars(
+            select(Segment.speaker).where(Segment.transcript_id == transcript_id, Segment.speaker.is_not(None))
+            .group_by(Segment.speaker).order_by(func.min(Segment.position))
+        )
+    seen: dict[str, str] = {}
+    for name in names:
+        clean = " ".join((name or "").split())
+        if clean:
+            seen.setdefault(clean.casefold(), clean)
+    return tuple(seen.values())

@@ -13,11 +13,13 @@ from archive.search_documents import (
     HL_POST,
     HL_PRE,
     EpisodeEntry,
+    EpisodeHit,
     Filters,
     Hit,
     Passage,
     SearchPage,
     episode_document,
+    episode_hit,
     normalise_query,
     passage_document,
     quote_filter,
@@ -28,6 +30,7 @@ from archive.search_settings import EPISODE_SETTINGS, PASSAGE_SETTINGS
 
 __all__ = [
     "EpisodeEntry",
+    "EpisodeHit",
     "Filters",
     "HL_POST",
     "HL_PRE",
@@ -228,14 +231,27 @@ class SearchIndex:
         }
         return SearchPage(query, hits, total, int(raw.get("processingTimeMs", 0)), facet_counts)
 
-    def search_episodes(self, query: str, *, limit: int = 10) -> list[dict[str, Any]]:
-        """Episodes whose title, show or description match (plain fields, not HTML)."""
+    def search_episodes(self, query: str, *, limit: int = 10, filters: Filters | None = None) -> list[EpisodeHit]:
+        """Episodes whose title, guests, show or description hold every word of the query, highlighted safely."""
         self.ensure_settings()
+        params: dict[str, Any] = {
+            "limit": max(1, min(limit, MAX_LIMIT)),
+            # Every word: this list sits beside the passages, so a partial match is noise there.
+            "matchingStrategy": "all",
+            "attributesToHighlight": ["title", "guests", "description"],
+            "attributesToCrop": ["description"],
+            "cropLength": 30,
+            "highlightPreTag": HL_PRE,
+            "highlightPostTag": HL_POST,
+        }
+        expressions = filters.expressions(speaker_field="guests") if filters else []
+        if expressions:
+            params["filter"] = expressions
         try:
-            raw = self.client.index(self.episodes_uid).search(normalise_query(query), {"limit": max(1, min(limit, MAX_LIMIT))})
+            raw = self.client.index(self.episodes_uid).search(normalise_query(query), params)
         except (MeilisearchError, OSError) as exc:
             raise SearchUnavailable(str(exc)) from exc
-        return list(raw["hits"])
+        return [episode_hit(h) for h in raw["hits"]]
 
     def document_count(self) -> int:
         """How many passages the index holds."""

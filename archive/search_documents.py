@@ -44,6 +44,8 @@ class EpisodeEntry:
     show: str
     language: str | None
     published: datetime | None
+    # Names readers can see: podcast:person credits and speakers of the public text.
+    guests: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,20 @@ class Hit:
     published: int | None
     speaker: str | None = None
     language: str | None = None
+
+
+@dataclass(frozen=True)
+class EpisodeHit:
+    """An episode matching a search; the *_html fields are escaped text with <mark> around matches."""
+
+    episode_id: int
+    title: str
+    show: str
+    published: int | None
+    guests: tuple[str, ...]
+    title_html: str
+    guests_html: tuple[str, ...]
+    description_html: str
 
 
 @dataclass(frozen=True)
@@ -83,10 +99,10 @@ class Filters:
     language: str | None = None
     episode_id: int | None = None
 
-    def expressions(self) -> list[str]:
-        """Meilisearch filter expressions, values quoted so no input can change the filter."""
+    def expressions(self, speaker_field: str = "speaker") -> list[str]:
+        """Meilisearch filter expressions (the speaker as `speaker_field`), values quoted so no input can change the filter."""
         out = []
-        for name, value in (("show", self.show), ("speaker", self.speaker), ("language", self.language)):
+        for name, value in (("show", self.show), (speaker_field, self.speaker), ("language", self.language)):
             if value:
                 out.append(f"{name} = {quote_filter(value)}")
         if self.year is not None:
@@ -166,4 +182,23 @@ def episode_document(e: EpisodeEntry) -> dict[str, Any]:
         "language": e.language,
         "published": int(e.published.timestamp()) if e.published else None,
         "year": e.published.year if e.published else None,
+        "guests": [strip_sentinels(g) for g in e.guests],
     }
+
+
+def episode_hit(raw: dict[str, Any]) -> EpisodeHit:
+    """An episode-index hit as plain fields and safe highlights."""
+    formatted = raw.get("_formatted") or {}
+    guests = tuple(raw.get("guests") or ())
+    # The description is shown only where it matched; otherwise it is the start of the show notes.
+    description = formatted.get("description") or ""
+    return EpisodeHit(
+        episode_id=int(raw["episode_id"]),
+        title=raw.get("title", ""),
+        show=raw.get("show", ""),
+        published=raw.get("published"),
+        guests=guests,
+        title_html=safe_highlight(formatted.get("title", raw.get("title", ""))),
+        guests_html=tuple(safe_highlight(g) for g in formatted.get("guests", guests)),
+        description_html=safe_highlight(description) if HL_PRE in description else "",
+    )

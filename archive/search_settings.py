@@ -111,9 +111,10 @@ PASSAGE_SETTINGS: dict[str, Any] = {
 }
 
 EPISODE_SETTINGS: dict[str, Any] = {
-    "searchableAttributes": ["title", "show", "description"],
+    # In ranking order: a guest's name outranks the same word in a show's title or notes.
+    "searchableAttributes": ["title", "guests", "show", "description"],
     "displayedAttributes": ["*"],
-    "filterableAttributes": ["episode_id", "feed_id", "show", "language", "year"],
+    "filterableAttributes": ["episode_id", "feed_id", "show", "language", "year", "guests"],
     "sortableAttributes": ["published"],
     "localizedAttributes": _LOCALES,
     "stopWords": ELISION_STOP_WORDS,

@@ -93,7 +93,7 @@ def test_show_not_publishing_stays_out_of_public_index(make_settings):
     index_episodes(archive)
     assert [h.episode_title for h in archive.search.search("tigre").hits] == ["Deux"]
     # Episode metadata stays searchable; the transcript text does not.
-    assert [h["title"] for h in archive.search.search_episodes("Un")] == ["Un"]
+    assert [h.title for h in archive.search.search_episodes("Un")] == ["Un"]
 
     with archive.db.session() as s:
         outbox.set_feed_publishing(s, s.get(store.Episode, ids["Un"]).feed, True)

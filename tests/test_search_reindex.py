@@ -51,7 +51,7 @@ def test_reindex_swaps_while_searches_keep_answering(make_settings):
     # The temporary indexes are gone after the swap.
     uids = {i.uid for i in archive.search.client.get_indexes({"limit": 1000})["results"]}
     assert f"{archive.search.passages_uid}-next" not in uids
-    assert archive.search.search_episodes("episode 7")[0]["title"] == "Épisode 7"
+    assert archive.search.search_episodes("episode 7")[0].title == "Épisode 7"
 
 
 def test_cli_search_and_reindex(make_settings):

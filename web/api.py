@@ -7,9 +7,9 @@ from typing import Any
 from flask import Blueprint, jsonify, request, url_for
 
 from archive.meili import MeiliError
-from archive.search import MAX_OFFSET, Hit, SearchUnavailable
+from archive.search import MAX_OFFSET, EpisodeHit, Hit, SearchUnavailable
 from web.context import archive
-from web.search import parse_request, rate_limited
+from web.search import episode_matches, parse_request, rate_limited
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 MAX_LIMIT = 50
@@ -34,9 +34,21 @@ def _passage(hit: Hit) -> dict[str, Any]:
     }
 
 
+def _episode(hit: EpisodeHit) -> dict[str, Any]:
+    return {
+        "id": hit.episode_id,
+        "title": hit.title,
+        "show": hit.show,
+        "published": hit.published,
+        "guests": list(hit.guests),
+        "html": {"title": hit.title_html, "guests": list(hit.guests_html), "description": hit.description_html},
+        "url": url_for("public.episode", episode_id=hit.episode_id, _external=False),
+    }
+
+
 @bp.get("/search")
 def search():  # type: ignore[no-untyped-def]
-    """Passages matching q (with show, year, speaker, language, episode filters), facet counts, one page."""
+    """Passages matching q (show, year, speaker, language, episode filters), facet counts, one page; episodes on page 1."""
     req = parse_request()
     if not req.query:
         return jsonify(error="missing q"), 400
@@ -50,6 +62,7 @@ def search():  # type: ignore[no-untyped-def]
         page = archive().search.search(
             req.query, limit=limit, offset=(page_no - 1) * limit, filters=req.filters, facets=True
         )
+        episodes = episode_matches(req)
     except (SearchUnavailable, MeiliError):
         return jsonify(error="search unavailable"), 503
     return jsonify(
@@ -59,4 +72,5 @@ def search():  # type: ignore[no-untyped-def]
         total=page.total,
         passages=[_passage(h) for h in page.hits],
         facets=page.facets,
+        episodes=[_episode(e) for e in episodes],
     )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from archive.meili import MeiliError
-from archive.search import Filters, SearchUnavailable
+from archive.search import EpisodeHit, Filters, SearchUnavailable
 from web.context import archive
 from web.ratelimit import TokenBucket
 
@@ -16,6 +16,7 @@ bp = Blueprint("search", __name__)
 PAGE_SIZE = 20
 MAX_PAGE = 50
 MAX_QUERY = 200
+EPISODE_MATCHES = 5
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,13 @@ def parse_request() -> SearchRequest:
     return SearchRequest(a.get("q", "").strip()[:MAX_QUERY], filters, page_no)
 
 
+def episode_matches(req: SearchRequest) -> list[EpisodeHit]:
+    """Episodes whose title, guests or notes match, for the first page of a search over every interview."""
+    if req.page_no > 1 or req.filters.episode_id is not None:
+        return []
+    return archive().search.search_episodes(req.query, limit=EPISODE_MATCHES, filters=req.filters)
+
+
 def rate_limited() -> Response | None:
     """A 429 with Retry-After when this client searched too often, else None."""
     bucket: TokenBucket = current_app.extensions.setdefault(
@@ -83,8 +91,11 @@ def search():  # type: ignore[no-untyped-def]
             req.query, limit=PAGE_SIZE, offset=(req.page_no - 1) * PAGE_SIZE,
             filters=req.filters, distinct=grouped, facets=True,
         )
+        episodes = episode_matches(req)
     except (SearchUnavailable, MeiliError):
         return render_template("search.html", req=req, query=req.query, page=None, unavailable=True), 503
     if req.page_no > 1 and not page.hits and page.total:
         abort(404)
-    return render_template("search.html", req=req, query=req.query, page=page, grouped=grouped, page_size=PAGE_SIZE)
+    return render_template(
+        "search.html", req=req, query=req.query, page=page, grouped=grouped, page_size=PAGE_SIZE, episodes=episodes
+    )
