@@ -48,6 +48,9 @@ __all__ = [
 ]
 
 TASK_TIMEOUT_MS = 120_000
+# A rebuild enqueues everything, and Meilisearch folds the queue into one batch: at 1M
+# passages on one indexing thread that batch runs for many minutes, not seconds.
+REBUILD_TIMEOUT_MS = 6 * 3600 * 1000
 MAX_LIMIT, MAX_OFFSET = 100, 1000
 FACETS = ["show", "year", "language"]
 BATCH = 10_000
@@ -92,9 +95,9 @@ class SearchIndex:
         self.episodes_uid = f"{prefix}-episodes"
         self._settings_applied = False
 
-    def _wait(self, task: Any) -> None:
+    def _wait(self, task: Any, timeout_ms: int = TASK_TIMEOUT_MS, interval_ms: int = 10) -> None:
         try:
-            done = self.client.wait_for_task(task.task_uid, timeout_in_ms=TASK_TIMEOUT_MS, interval_in_ms=10)
+            done = self.client.wait_for_task(task.task_uid, timeout_in_ms=timeout_ms, interval_in_ms=interval_ms)
         except (MeilisearchError, OSError) as exc:
             raise SearchUnavailable(f"waiting for task {task.task_uid}: {exc}") from exc
         if done.status != "succeeded":
@@ -181,7 +184,7 @@ class SearchIndex:
                 tasks.append(self.client.index(next_e).add_documents(batch, primary_key="id"))
             # Enqueue everything first, then wait: Meilisearch batches queued additions.
             for task in tasks:
-                self._wait(task)
+                self._wait(task, REBUILD_TIMEOUT_MS, interval_ms=250)
             self._wait(self.client.swap_indexes([
                 {"indexes": [self.passages_uid, next_p]}, {"indexes": [self.episodes_uid, next_e]},
             ]))
