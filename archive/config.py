@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 ENV_PREFIX = "PODARCHIVE_"
 SECRET_FIELDS = frozenset({"meili_key", "secret_key"})
@@ -77,11 +78,19 @@ class Settings:
     secret_key: str = ""
     site_language: str = ""
     site_title: str = "podarchive"
+    # IANA zone for the dates the site shows (stored times stay UTC); the first
+    # archive is a Quebec magazine, so a 22:00 EST episode is dated that day, not the next.
+    timezone: str = "America/Toronto"
 
     @property
     def db_url(self) -> str:
         """The SQLAlchemy URL in force."""
         return self.database_url or f"sqlite:///{self.data_dir / 'podarchive.db'}"
+
+    @property
+    def tzinfo(self) -> ZoneInfo:
+        """The site's time zone (validated by load_settings)."""
+        return ZoneInfo(self.timezone)
 
     @property
     def audio_dir(self) -> Path:
@@ -191,4 +200,12 @@ def load_settings(
         raise ConfigError("PODARCHIVE_MEILI_URL is set without PODARCHIVE_MEILI_KEY")
     if settings.batch_size < 0 or settings.threads < 0:
         raise ConfigError("batch_size and threads must be zero or more")
+    try:
+        ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        if not available_timezones():
+            raise ConfigError("no time zone database: install the system's tzdata package (or pip install tzdata)") from exc
+        raise ConfigError(
+            f"PODARCHIVE_TIMEZONE: unknown time zone {settings.timezone!r}; give an IANA name such as America/Toronto or UTC"
+        ) from exc
     return settings

@@ -187,6 +187,7 @@ def record_feed_parsed(
             new += 1
             continue
         _check_enclosure(episode, entry.enclosure, now)
+        _apply_chapters_url(episode, entry.chapters_url)
         if _same_metadata(episode, entry):
             continue
         # Title, notes, date or credits changed: the episode's search documents must follow.
@@ -215,6 +216,22 @@ def _apply_entry(episode: Episode, entry: feeds.Entry, now: datetime) -> None:
     episode.updated_at = now
     _apply_transcript_links(episode, entry.transcripts)
     _apply_people(episode, entry.persons)
+    _apply_chapters_url(episode, entry.chapters_url)
+
+
+def _apply_chapters_url(episode: Episode, url: str | None) -> None:
+    """Follow the entry's podcast:chapters: a new URL is fetched afresh, none hides the chapters.
+
+    Chapters from the old URL stay shown until the new file is fetched: a publisher
+    moving its files keeps them, and a broken new file does not blank the list.
+    """
+    if url == episode.chapters_url:
+        return
+    episode.chapters_url = url
+    episode.chapters_attempts, episode.chapters_error, episode.chapters_next_try_at = 0, None, None
+    if url is None:
+        episode.chapters = []
+        episode.chapters_fetched_url = None
 
 
 def _apply_transcript_links(episode: Episode, links: tuple[feeds.TranscriptLink, ...]) -> None:

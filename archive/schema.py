@@ -102,6 +102,14 @@ class Episode(Base):
     # new URL waits in enclosure_conflict_url; the stored audio stays as it is.
     flag: Mapped[str | None] = mapped_column(Text)
     enclosure_conflict_url: Mapped[str | None] = mapped_column(Text)
+    # podcast:chapters: the file the feed names, the one the stored chapters came from
+    # (a new URL is fetched again), and that fetch's own errors: a broken chapters
+    # file never counts against the episode's audio or transcript.
+    chapters_url: Mapped[str | None] = mapped_column(Text)
+    chapters_fetched_url: Mapped[str | None] = mapped_column(Text)
+    chapters_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    chapters_error: Mapped[str | None] = mapped_column(Text)
+    chapters_next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     feed: Mapped[Feed] = relationship(back_populates="episodes")
     audio: Mapped[AudioFile | None] = relationship(back_populates="episode", uselist=False)
@@ -113,6 +121,9 @@ class Episode(Base):
     )
     people: Mapped[list[EpisodePerson]] = relationship(
         order_by="EpisodePerson.position", cascade="all, delete-orphan"
+    )
+    chapters: Mapped[list[EpisodeChapter]] = relationship(
+        order_by="EpisodeChapter.position", cascade="all, delete-orphan"
     )
 
 
@@ -275,6 +286,20 @@ class EpisodePerson(Base):
     name: Mapped[str] = mapped_column(String(255), index=True)
     role: Mapped[str | None] = mapped_column(String(64))
     href: Mapped[str | None] = mapped_column(Text)
+
+
+class EpisodeChapter(Base):
+    """A visible chapter of the episode's JSON chapters file, in start order."""
+
+    __tablename__ = "episode_chapters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    start: Mapped[float] = mapped_column(Float)
+    title: Mapped[str] = mapped_column(String(255))
+    url: Mapped[str | None] = mapped_column(Text)
+    img: Mapped[str | None] = mapped_column(Text)
 
 
 class User(Base):

@@ -28,3 +28,7 @@ class TooLarge(FetchError):
 
 class ParseError(FeedError):
     """The bytes are not a usable feed."""
+
+
+class ChaptersError(ParseError):
+    """The bytes are not a usable JSON chapters file."""

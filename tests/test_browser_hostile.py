@@ -19,6 +19,14 @@ NOTES = """<![CDATA[<p>Notes</p>
 <form action="javascript:alert('form')"><button>go</button></form>
 <style>body{background:url(javascript:alert('css'))}</style>
 <a href="data:text/html,<script>alert('data')</script>">data</a>]]>"""
+CHAPTERS_JSON = {
+    "version": "1.2.0",
+    "chapters": [
+        {"startTime": 0, "title": "<script>alert('chapter')</script>", "url": "javascript:alert('chapter-url')"},
+        {"startTime": 1, "title": "\"><img src=x onerror=alert('chapter-img')>", "img": "javascript:alert(1)"},
+        {"startTime": 2, "title": "{{ 7*7 }} </nav><a href=javascript:alert('nav')>x</a>"},
+    ],
+}
 PUBLISHER_JSON = {
     "version": "1.0.0",
     "segments": [
@@ -35,7 +43,8 @@ def _feed(base: str) -> str:
       <itunes:image href="javascript:alert('image')"/>
       {extra}<enclosure url="{base}/{audio}" type="audio/ogg" length="1"/></item>"""
     items = [
-        item.format(title=SCRIPT_TITLE, guid="h-1", notes=NOTES, base=base, audio="fleurs-en-000.ogg", extra=""),
+        item.format(title=SCRIPT_TITLE, guid="h-1", notes=NOTES, base=base, audio="fleurs-en-000.ogg",
+                    extra=f'<podcast:chapters url="{base}/c.json" type="application/json+chapters"/>'),
         item.format(title="<![CDATA[<b onmouseover=alert('cdata')>Publisher</b>]]>", guid="h-2", notes=NOTES,
                     base=base, audio="fleurs-en-001.ogg",
                     extra=f'<podcast:transcript url="{base}/t.json" type="application/json"/>'
@@ -54,6 +63,7 @@ def hostile_site(make_settings, http_root):
     copy_audio("fleurs-en-000.ogg", root)
     copy_audio("fleurs-en-001.ogg", root)
     (root / "t.json").write_text(json.dumps(PUBLISHER_JSON))
+    (root / "c.json").write_text(json.dumps(CHAPTERS_JSON))
     (root / "feed.xml").write_text(_feed(base))
     settings = make_settings(secret_key="k")
     ingest_feed(settings, f"{base}/feed.xml", "en")
@@ -98,6 +108,9 @@ def test_hostile_feed_never_runs_script(hostile_site, browser, artifacts):
         # The readable part of the title is still there; the only script is ours.
         page.goto(base + episodes[0])
         assert "Épisode" in page.locator("h1").inner_text()
+        # Chapter titles are shown as the text they are.
+        titles = page.locator("#chapters .title").all_inner_texts()
+        assert titles == [c["title"] for c in CHAPTERS_JSON["chapters"]], titles
         assert page.eval_on_selector_all("script", "els => els.map(e => e.getAttribute('src'))") == ["/static/player.js"]
     finally:
         context.close()

@@ -172,3 +172,69 @@ def test_share_the_passage_being_heard_from_the_keyboard(live_site, page):
     assert page.evaluate("document.activeElement.id") == "share-copy"
     expected = f"{url}?start={second.get_attribute('data-start')}&end={second.get_attribute('data-end')}"
     assert page.input_value("#share-url") == expected
+
+
+def _tab_to(page, selector: str, index: int, limit: int = 120) -> None:
+    """Press Tab until the index-th element matching selector has the focus."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("([s, i]) => document.activeElement === document.querySelectorAll(s)[i]", [selector, index]):
+            return
+    raise AssertionError(f"Tab never reached {selector} #{index}")
+
+
+def test_a_quote_range_from_the_keyboard_alone(live_site, page, artifacts):
+    url = _ask_not_url(live_site, page)
+    page.goto(url)
+    page.wait_for_function(READY)
+    passages = page.locator("ol.transcript li.passage")
+    start, end = passages.nth(1).get_attribute("data-start"), passages.nth(2).get_attribute("data-end")
+    # Tab to the second passage's quote control, pick it, then widen the quote by one passage.
+    _tab_to(page, "ol.transcript a.cite", 1)
+    page.keyboard.press("Enter")
+    page.locator("#share").wait_for(state="visible")
+    assert page.evaluate("document.activeElement.id") == "share-copy"
+    assert page.input_value("#share-url") == f"{url}?start={start}&end={passages.nth(1).get_attribute('data-end')}"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "share-earlier"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "share-later"
+    page.keyboard.press("Enter")
+    shared = page.input_value("#share-url")
+    assert shared == f"{url}?start={start}&end={end}"
+    # Said to screen readers through the status line; both passages are marked.
+    assert page.locator("#share-status").inner_text().startswith("Quote from")
+    assert page.locator("ol.transcript li.selected").count() == 2
+    page.screenshot(path=str(artifacts / "share-keyboard.png"))
+    # Escape closes the panel and gives the focus back to the control that opened it.
+    page.keyboard.press("Escape")
+    page.locator("#share").wait_for(state="hidden")
+    assert page.evaluate("document.activeElement === document.querySelectorAll('ol.transcript a.cite')[1]")
+
+    page.goto(shared)
+    quoted = page.locator("ol.transcript li.quoted")
+    assert quoted.count() == 2
+    assert [quoted.nth(i).get_attribute("id") for i in range(2)] == [
+        passages.nth(1).get_attribute("id"), passages.nth(2).get_attribute("id")]
+    _wait_time_near(page, float(start), 0.5)
+
+
+def test_a_quote_range_without_javascript(live_site, browser):
+    context = browser.new_context(locale="en-US", java_script_enabled=False)
+    page = context.new_page()
+    try:
+        url = _ask_not_url(live_site, page)
+        page.goto(url)
+        passages = page.locator("ol.transcript li.passage")
+        start, end = passages.nth(0).get_attribute("data-start"), passages.nth(1).get_attribute("data-end")
+        # The quote control is a link: without the script it opens the passage's quote page.
+        passages.nth(0).locator("a.cite").focus()
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r"\?start="))
+        assert page.locator("ol.transcript li.quoted").count() == 1
+        page.get_by_role("link", name="Include the passage after").click()
+        page.wait_for_url(re.compile(re.escape(f"{url}?start={start}&end={end}") + "$"))
+        assert page.locator("ol.transcript li.quoted").count() == 2
+        assert page.locator("#quote").get_by_role("link", name="Include the passage before").count() == 0
+    finally:
+        context.close()

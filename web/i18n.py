@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -104,13 +104,26 @@ def duration(seconds: float | None) -> str:
     return " ".join(parts)
 
 
+def local_time(value: datetime | int) -> datetime:
+    """A stored moment (aware UTC, naive UTC or epoch seconds) in the site's time zone."""
+    if isinstance(value, int):
+        value = datetime.fromtimestamp(value, UTC)
+    elif value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(current_app.extensions["podarchive"].settings.tzinfo)
+
+
 def day(value: datetime | int | None, form: str = "long") -> str:
-    """A date in the page's language ("9 novembre 2026" / "November 9, 2026")."""
+    """A date in the page's language and the site's time zone ("9 novembre 2026" / "November 9, 2026")."""
     if value is None:
         return ""
-    if isinstance(value, int):
-        value = datetime.fromtimestamp(value)
-    return format_date(value, form)
+    # A date, not a datetime: Flask-Babel would rebase a datetime through pytz again.
+    return format_date(local_time(value).date(), form)
+
+
+def iso_day(value: datetime | int | None) -> str:
+    """The same local date as YYYY-MM-DD, for <time datetime>."""
+    return "" if value is None else local_time(value).date().isoformat()
 
 
 def language_name(code: str | None) -> str:
@@ -128,10 +141,13 @@ def init(app: Flask, cache_dir: Path) -> None:
     """Install Babel, the switch route and the localised filters."""
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(compile_catalogs(cache_dir / "translations"))
     app.config["BABEL_DEFAULT_LOCALE"] = "en"
+    # For Flask-Babel's own datetime formatting; day() converts with the same zone itself.
+    app.config["BABEL_DEFAULT_TIMEZONE"] = app.extensions["podarchive"].settings.timezone
     Babel(app, locale_selector=select_locale)
     app.register_blueprint(bp)
     app.jinja_env.filters["duration"] = duration
     app.jinja_env.filters["day"] = day
+    app.jinja_env.filters["iso_day"] = iso_day
     app.jinja_env.filters["language_name"] = language_name
 
     @app.context_processor

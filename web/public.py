@@ -9,6 +9,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import get_locale, lazy_gettext
 from werkzeug.utils import safe_join
 
+from archive import chapters as chapter_store
 from archive import pages
 from feeds.text import plain_text
 from web import transcript_html
@@ -94,6 +95,7 @@ def episode(episode_id: int):  # type: ignore[no-untyped-def]
             abort(404)
         transcript = pages.current_transcript(s, episode_id)
         people = pages.episode_people(s, episode_id)
+        chapters = chapter_store.episode_chapters(s, episode_id)
         feed = ep.feed
         has_audio = ep.audio is not None
         duration = ep.audio.duration if ep.audio else ep.declared_duration
@@ -121,7 +123,7 @@ def episode(episode_id: int):  # type: ignore[no-untyped-def]
     return render_template(
         "episode.html", episode=ep, show=feed, transcript=transcript, has_audio=has_audio,
         duration=duration, start=start, quote=quote, summary=summary, passages_html=passages_html,
-        people=people,
+        people=people, chapters=chapters,
     )
 
 

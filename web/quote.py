@@ -14,12 +14,18 @@ MAX_QUOTE_CHARS = 280
 
 @dataclass(frozen=True)
 class Quote:
-    """A shared range: where it starts and ends, the passages it covers and its text."""
+    """A shared range: where it starts and ends, the passages it covers and its text.
+
+    earlier and later are the start of the passage before it and the end of the one
+    after it (None at the ends): links that widen the quote without JavaScript.
+    """
 
     start: float
     end: float
     positions: frozenset[int]
     text: str
+    earlier: float | None = None
+    later: float | None = None
 
 
 def parse_moment(value: str | None) -> float | None:
@@ -50,10 +56,14 @@ def pick_quote(passages: Sequence[PassageView], start: str | None, end: str | No
         return None
     # A passage belongs to the quote when most of it lies inside the range: links made
     # from passage boundaries round to 0.01 s, so a strict overlap would pull neighbours in.
-    covered = [p for p in passages if min(p.end, hi) - max(p.start, lo) > (p.end - p.start) / 2]
-    if not covered:
+    inside = [i for i, p in enumerate(passages) if min(p.end, hi) - max(p.start, lo) > (p.end - p.start) / 2]
+    if not inside:
         return None
+    covered = [passages[i] for i in inside]
     text = " ".join(p.text.strip() for p in covered)
     if len(text) > MAX_QUOTE_CHARS:
         text = text[: MAX_QUOTE_CHARS - 1].rsplit(" ", 1)[0] + "…"
-    return Quote(lo, hi, frozenset(p.position for p in covered), text)
+    first, last = inside[0], inside[-1]
+    earlier = passages[first - 1].start if first > 0 else None
+    later = passages[last + 1].end if last + 1 < len(passages) else None
+    return Quote(lo, hi, frozenset(p.position for p in covered), text, earlier, later)

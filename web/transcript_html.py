@@ -40,8 +40,8 @@ class FragmentCache:
         return value
 
 
-def _passage(p: PassageView, listen: str, speaker_base: str) -> str:
-    start = f"{p.start:.2f}"
+def _passage(p: PassageView, listen: str, cite: str, speaker_base: str) -> str:
+    start, end = f"{p.start:.2f}", f"{p.end:.2f}"
     if p.words:
         # Word starts as offsets from the passage start, 0.1 s: the script turns a click
         # on the n-th word into a seek without one element per word (~20k in 2 hours).
@@ -55,9 +55,13 @@ def _passage(p: PassageView, listen: str, speaker_base: str) -> str:
         href = speaker_base + quote(p.speaker, safe="")
         speaker = f'<a class="speaker" href="{escape(href)}">{escape(p.speaker)}</a>'
     label = escape(listen % {"time": clock(p.start)})
+    # The quote control is a plain ?start=&end= link (a quote page without JavaScript);
+    # player.js turns it into a pick that the share panel can widen from the keyboard.
+    quote_label = escape(cite % {"time": clock(p.start)})
     return (
-        f'<li id="p-{p.position}" class="passage" data-start="{start}" data-end="{p.end:.2f}">'
-        f'<a class="ts" href="?t={start}#p-{p.position}" data-seek="{start}" aria-label="{label}">{clock(p.start)}</a>'
+        f'<li id="p-{p.position}" class="passage" data-start="{start}" data-end="{end}">'
+        f'<span class="tools"><a class="ts" href="?t={start}#p-{p.position}" data-seek="{start}" aria-label="{label}">{clock(p.start)}</a>'
+        f'<a class="cite" href="?start={start}&amp;end={end}" data-quote aria-label="{quote_label}" title="{quote_label}">\u275d</a></span>'
         f'<div class="body">{speaker}{body}</div></li>\n'
     )
 
@@ -68,8 +72,9 @@ def render(key: tuple[object, ...], passages: Callable[[], Iterable[PassageView]
 
     def make() -> str:
         listen = gettext("Listen from %(time)s", time="\x00").replace("\x00", "%(time)s")
+        cite = gettext("Quote the passage at %(time)s", time="\x00").replace("\x00", "%(time)s")
         speaker_base = request.script_root + "/speakers/"
-        return "".join(_passage(p, listen, speaker_base) for p in passages())
+        return "".join(_passage(p, listen, cite, speaker_base) for p in passages())
 
     html = cache.get_or_make(key, make)
     for position in quoted:

@@ -33,6 +33,13 @@
     if (play) { audio.play().catch(function () {}); }
   }
 
+  // Seconds as M:SS or H:MM:SS, as the server writes them (web/filters.py clock).
+  function clock(seconds) {
+    var total = Math.floor(seconds), h = Math.floor(total / 3600), m = Math.floor(total % 3600 / 60), s = total % 60;
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    return h ? h + ":" + pad(m) + ":" + pad(s) : m + ":" + pad(s);
+  }
+
   // The passage at time t: binary search over the sorted starts.
   function passageAt(t) {
     var lo = 0, hi = starts.length - 1, found = -1;
@@ -47,7 +54,22 @@
     if (current) { current.scrollIntoView({ block: "center", behavior: "smooth" }); }
   }
 
+  // Chapters (server-rendered ?t= links): the one being heard is marked like the passage.
+  var chapterNav = document.getElementById("chapters");
+  var chapterLinks = chapterNav ? Array.prototype.slice.call(chapterNav.querySelectorAll("a[data-seek]")) : [];
+  var currentChapter = null;
+
+  function markChapter(t) {
+    var found = null;
+    chapterLinks.forEach(function (a) { if (parseFloat(a.dataset.seek) <= t + 0.05) { found = a; } });
+    if (found === currentChapter) { return; }
+    if (currentChapter) { currentChapter.removeAttribute("aria-current"); }
+    currentChapter = found;
+    if (found) { found.setAttribute("aria-current", "true"); }
+  }
+
   function highlight() {
+    markChapter(audio.currentTime);
     var found = passageAt(audio.currentTime);
     if (found === current) { return; }
     if (current) { current.classList.remove("playing"); current.removeAttribute("aria-current"); }
@@ -119,7 +141,14 @@
     list.addEventListener("click", function (event) {
       var link = event.target.closest("a[data-seek]");
       var selection = window.getSelection();
-      if (link) {
+      var cite = event.target.closest("a[data-quote]");
+      if (cite && share) {
+        // Shift widens the open quote to this passage; otherwise a new quote starts here.
+        event.preventDefault();
+        var i = passages.indexOf(cite.closest(".passage"));
+        if (event.shiftKey && range) { offerRange(range[0], i, cite); } else { offerRange(i, i, cite); }
+        document.getElementById("share-copy").focus();
+      } else if (link) {
         event.preventDefault();
         stopAt = null;
         seek(parseFloat(link.dataset.seek), true);
@@ -129,6 +158,18 @@
         var t = wordTime(event);
         if (!isNaN(t)) { stopAt = null; seek(t, true); }
       }
+    });
+  }
+
+  if (chapterNav && audio) {
+    chapterNav.addEventListener("click", function (event) {
+      var link = event.target.closest("a[data-seek]");
+      if (!link) { return; }
+      event.preventDefault();
+      stopAt = null;
+      seek(parseFloat(link.dataset.seek), true);
+      setFollowing(true);
+      history.replaceState(null, "", "?t=" + link.dataset.seek);
     });
   }
 
@@ -148,7 +189,11 @@
   var share = document.getElementById("share");
   var shareUrl = document.getElementById("share-url");
   var shareStatus = document.getElementById("share-status");
+  var earlier = document.getElementById("share-earlier");
+  var later = document.getElementById("share-later");
   var selected = [];
+  var range = null;      // [first, last] passage indexes of the quote on offer
+  var returnTo = null;   // the control that opened the panel: focus goes back there on close
 
   function clearSelected() {
     selected.forEach(function (p) { p.classList.remove("selected"); });
@@ -168,15 +213,32 @@
     offerRange(passages.indexOf(a), passages.indexOf(b));
   }
 
-  function offerRange(i, j) {
+  function offerRange(i, j, opener) {
+    if (i < 0 || j < 0) { return; }
     if (i > j) { var k = i; i = j; j = k; }
     clearSelected();
+    range = [i, j];
+    if (opener) { returnTo = opener; }
     selected = passages.slice(i, j + 1);
     selected.forEach(function (p) { p.classList.add("selected"); });
     var url = location.origin + location.pathname + "?start=" + passages[i].dataset.start + "&end=" + passages[j].dataset.end;
     shareUrl.value = url;
-    shareStatus.textContent = "";
+    // Said aloud (role=status): a keyboard or screen-reader user hears what the link now covers.
+    shareStatus.textContent = share.dataset.range
+      .replace("{start}", clock(parseFloat(passages[i].dataset.start)))
+      .replace("{end}", clock(parseFloat(passages[j].dataset.end)));
+    // aria-disabled, not disabled: the focused button must keep focus at the first or last passage.
+    if (earlier) { earlier.setAttribute("aria-disabled", String(i === 0)); }
+    if (later) { later.setAttribute("aria-disabled", String(j === passages.length - 1)); }
     share.hidden = false;
+  }
+
+  function closeShare() {
+    share.hidden = true;
+    clearSelected();
+    range = null;
+    if (returnTo && document.contains(returnTo)) { returnTo.focus(); }
+    returnTo = null;
   }
 
   if (share && list) {
@@ -199,13 +261,22 @@
       shareCurrent.addEventListener("click", function () {
         var p = (audio && passageAt(audio.currentTime)) || passages[0];
         if (!p) { return; }
-        offerRange(passages.indexOf(p), passages.indexOf(p));
+        offerRange(passages.indexOf(p), passages.indexOf(p), shareCurrent);
         document.getElementById("share-copy").focus();
       });
     }
-    document.getElementById("share-close").addEventListener("click", function () {
-      share.hidden = true;
-      clearSelected();
+    // Widen the quote one passage at a time: the keyboard's way to pick a range.
+    if (earlier) {
+      earlier.addEventListener("click", function () { if (range && range[0] > 0) { offerRange(range[0] - 1, range[1]); } });
+    }
+    if (later) {
+      later.addEventListener("click", function () {
+        if (range && range[1] < passages.length - 1) { offerRange(range[0], range[1] + 1); }
+      });
+    }
+    document.getElementById("share-close").addEventListener("click", closeShare);
+    share.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") { event.preventDefault(); closeShare(); }
     });
   }
 })();

@@ -5,8 +5,8 @@ Revises: 0007
 """
 from typing import Sequence, Union
 
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
+from alembic import op
+import sqlalchemy as sa
 
 revision: str = "0008"
 down_revision: Union[str, Sequence[str], None] = "0007"
@@ -16,7 +16,38 @@ depends_on: Union[str, Sequence[str], None] = None
 
 def upgrade() -> None:
     """Upgrade schema."""
+    # Plain ADD COLUMNs: batch mode on SQLite does not copy the table for these, so the
+    # ON DELETE CASCADE children of episodes are never touched.
+    with op.batch_alter_table("episodes") as batch:
+        batch.add_column(sa.Column("chapters_url", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("chapters_fetched_url", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("chapters_attempts", sa.Integer(), server_default="0", nullable=False))
+        batch.add_column(sa.Column("chapters_error", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("chapters_next_try_at", sa.DateTime(), nullable=True))
+    op.create_table(
+        "episode_chapters",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("episode_id", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("start", sa.Float(), nullable=False),
+        sa.Column("title", sa.String(length=255), nullable=False),
+        sa.Column("url", sa.Text(), nullable=True),
+        sa.Column("img", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(["episode_id"], ["episodes.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_episode_chapters_episode_id", "episode_chapters", ["episode_id"])
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    op.drop_index("ix_episode_chapters_episode_id", table_name="episode_chapters")
+    op.drop_table("episode_chapters")
+    # Never the batch copy here: on SQLite, dropping the old episodes table cascades
+    # deletes into transcripts, audio and revisions. DROP COLUMN needs SQLite 3.35+.
+    with op.batch_alter_table("episodes", recreate="never") as batch:
+        batch.drop_column("chapters_next_try_at")
+        batch.drop_column("chapters_error")
+        batch.drop_column("chapters_attempts")
+        batch.drop_column("chapters_fetched_url")
+        batch.drop_column("chapters_url")
