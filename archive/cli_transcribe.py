@@ -46,7 +46,8 @@ def eval_command(ctx: Any, refs: Path, model_names: tuple[str, ...], batch_sizes
             for chunk in (chunk_list or (s.chunk_seconds,)) if batch > 1 else (s.chunk_seconds,):
                 options = EngineOptions(model=model, device=s.device, compute_type=s.compute_type,
                                         threads=s.threads, batch_size=batch,
-                                        beam_size=beam_size or s.beam_size, chunk_seconds=chunk)
+                                        beam_size=beam_size or s.beam_size, chunk_seconds=chunk,
+                                        switch_languages=tuple(sorted(s.switch_languages)))
                 run = evaluate(refs, options, s.cache_dir, language)
                 runs.append(run)
                 if clips:

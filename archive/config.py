@@ -51,6 +51,10 @@ class Settings:
     chunk_seconds: int = 15
     # Re-decode windows that look hallucinated (loops, text over silence); costs time.
     rerun_suspect: bool = True
+    # Batched decoding: a chunk detected as one of these languages is transcribed and
+    # labelled in it rather than the episode's (French interviews with English answers);
+    # empty keeps one language per episode.
+    switch_languages: frozenset[str] = frozenset({"en", "fr"})
     transcribe_timeout: float = 60.0
     transcribe_timeout_factor: float = 3.0
     # Address-space cap (RLIMIT_AS) per local worker, MB; 0 = none.

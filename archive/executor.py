@@ -303,6 +303,7 @@ def make_executor(settings: Settings) -> LocalProcessExecutor | DaskExecutor:
         model=settings.model, device=settings.device, compute_type=settings.compute_type,
         threads=settings.threads, batch_size=settings.batch_size, beam_size=settings.beam_size,
         chunk_seconds=settings.chunk_seconds, rerun_suspect=settings.rerun_suspect,
+        switch_languages=tuple(sorted(settings.switch_languages)),
     )
     if settings.dask_scheduler:
         return DaskExecutor(settings, options)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import ctranslate2
 import numpy as np
-from faster_whisper import BatchedInferencePipeline, WhisperModel, decode_audio
+from faster_whisper import WhisperModel, decode_audio
 
 from transcribe.errors import ModelNotFound, TranscriptionError
+from transcribe.languages import ChunkLanguage, SwitchingPipeline
 from transcribe.models import packaged_models, resolve_model
 from transcribe.passages import NO_SPACE_LANGUAGES, split_segments
 from transcribe.quality import suspicions
@@ -50,6 +51,9 @@ class EngineOptions:
     chunk_seconds: int = 15
     # Re-decode windows that look hallucinated (transcribe.quality) with safer settings.
     rerun_suspect: bool = True
+    # Batched mode: a chunk detected (transcribe.languages) as one of these, other than
+    # the episode's language, is decoded and labelled in it; () keeps the episode's.
+    switch_languages: tuple[str, ...] = ("en", "fr")
 
 
 class Engine:
@@ -82,8 +86,11 @@ class Engine:
                 f"{device}/{compute_type}: {reason}. Packaged models installed: {available}"
             ) from exc
         self.multilingual: bool = self._model.model.is_multilingual
+        # Sequential mode (batch_size <= 1) keeps one language per episode: faster-whisper
+        # decodes 30 s windows there, without a per-chunk encoder output to detect on.
         self._batched = (
-            BatchedInferencePipeline(model=self._model) if options.batch_size > 1 else None
+            SwitchingPipeline(self._model, options.switch_languages if self.multilingual else ())
+            if options.batch_size > 1 else None
         )
 
     def transcribe(
@@ -112,6 +119,7 @@ class Engine:
             initial_prompt=initial_prompt or None,
             hotwords=hotwords or None,
         )
+        switches: Mapping[int, ChunkLanguage] = {}
         try:
             if self._batched is not None:
                 if not self.options.vad:
@@ -132,11 +140,13 @@ class Engine:
                     audio, batch_size=self.options.batch_size, without_timestamps=False,
                     chunk_length=self.options.chunk_seconds, **kwargs
                 )
+                # Filled batch by batch as _collect consumes the lazy segments.
+                switches = self._batched.switches
             else:
                 raw, info = self._model.transcribe(
                     audio, condition_on_previous_text=False, **kwargs
                 )
-            segments = _collect(raw, info.language, duration, progress)
+            segments = _collect(raw, info.language, duration, progress, switches)
             reruns = 0
             if self.options.rerun_suspect:
                 segments, reruns = self.repair(audio, segments, info.language)
@@ -162,8 +172,9 @@ class Engine:
     ) -> tuple[list[Segment], int]:
         """Re-decode the windows of suspect segments without conditioning, with temperature fallback.
 
-        The new text replaces the window's; what was suspected stays in each segment's
-        flags and rerun=True. Text still judged to be over silence is dropped.
+        Each window is decoded in its segment's language (the episode's `language` when it
+        has none). The new text replaces the window's; what was suspected stays in each
+        segment's flags and rerun=True. Text still judged to be over silence is dropped.
         """
         out: list[Segment] = []
         reruns = 0
@@ -173,11 +184,12 @@ class Engine:
                 out.append(seg)
                 continue
             reruns += 1
+            seg_language = seg.language or language
             start = max(int(seg.start * SAMPLE_RATE), 0)
             end = min(int(np.ceil(seg.end * SAMPLE_RATE)), len(audio))
             seconds = (end - start) / SAMPLE_RATE
             raw, _ = self._model.transcribe(
-                audio[start:end], language=language, task="transcribe",
+                audio[start:end], language=seg_language, task="transcribe",
                 beam_size=self.options.beam_size, word_timestamps=True,
                 condition_on_previous_text=False, temperature=_FALLBACK_TEMPERATURES,
                 vad_filter=False,
@@ -186,7 +198,7 @@ class Engine:
                 max_new_tokens=min(int(_TOKENS_PER_SECOND * seconds) + 16, 440),
             )
             offset = start / SAMPLE_RATE
-            for new in _collect(raw, language, (end - start) / SAMPLE_RATE, None):
+            for new in _collect(raw, seg_language, (end - start) / SAMPLE_RATE, None):
                 if "silence" in suspicions(new):
                     continue
                 out.append(_shifted(new, offset, ",".join(flags)))
@@ -214,12 +226,19 @@ def _decode(audio_path: Path) -> np.ndarray:
 
 
 def _collect(
-    raw: Iterable[Any], language: str, duration: float, progress: Progress | None
+    raw: Iterable[Any], language: str, duration: float, progress: Progress | None,
+    switches: Mapping[int, ChunkLanguage] | None = None,
 ) -> list[Segment]:
-    """Consume faster-whisper's lazy segment generator into our Segments."""
+    """Consume faster-whisper's lazy segment generator into our Segments.
+
+    A segment takes the language of its chunk when the chunk was switched (`switches`,
+    keyed by the seek faster-whisper gives every segment of a chunk), else `language`.
+    """
     segments: list[Segment] = []
     for seg in raw:
-        words = _words(seg.words or (), language)
+        switched = switches.get(seg.seek) if switches else None
+        seg_language = switched.language if switched else language
+        words = _words(seg.words or (), seg_language)
         text = seg.text.strip()
         if text:
             segments.append(
@@ -231,7 +250,7 @@ def _collect(
                     avg_logprob=float(seg.avg_logprob),
                     no_speech_prob=float(seg.no_speech_prob),
                     compression_ratio=float(seg.compression_ratio),
-                    language=language,
+                    language=seg_language,
                 )
             )
         if progress:
