@@ -1,12 +1,16 @@
 """Benchmark the reader site under load on loopback (not a test).
 
     .venv/bin/python bench/web_bench.py [--passages 1500] [--requests 400] [--concurrency 4]
+                                        [--extra-passages 1000000]
 
 Builds a temporary archive through store functions: a 2-hour interview of about
 1,500 passages (real French sentences, word timings, two speakers) among a few
 other episodes, indexes it with the index stage, starts `podarchive serve` in a
 subprocess, and drives the episode page and the search page with a thread-pool
 client (one keep-alive connection per thread). Prints p50/p95/max and throughput.
+With --extra-passages N, N synthetic passages (bench/search_bench.py's, real French
+and English sentences) are bulk-added to the passage index first, so the search page
+is timed on an archive of that size.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
@@ -86,6 +91,23 @@ def build(settings, passages: int) -> int:  # type: ignore[no-untyped-def]
     return ids[0]
 
 
+def add_synthetic(settings, endpoint, n: int) -> None:  # type: ignore[no-untyped-def]
+    """Bulk-add n synthetic passages (episode ids from 1,000,001) to the site's passage index."""
+    from archive.search import BATCH, SearchIndex, passage_document
+    from bench.search_bench import synthetic_passages
+
+    index = SearchIndex(endpoint, settings.index_prefix)
+    docs = [passage_document(replace(p, episode_id=p.episode_id + 1_000_000)) for p in synthetic_passages(n)]
+    t0 = time.perf_counter()
+    tasks = [index.client.index(index.passages_uid).add_documents(docs[i:i + BATCH], primary_key="id")
+             for i in range(0, len(docs), BATCH)]
+    for task in tasks:
+        done = index.client.wait_for_task(task.task_uid, timeout_in_ms=3_600_000, interval_in_ms=250)
+        assert done.status == "succeeded", done.error
+    print(f"added {n} synthetic passages in {time.perf_counter() - t0:.0f} s; "
+          f"index holds {index.document_count()}")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -128,6 +150,7 @@ def main() -> None:
     parser.add_argument("--passages", type=int, default=1500)
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--extra-passages", type=int, default=0, help="synthetic passages added to the index")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="web-bench-") as tmp:
@@ -138,6 +161,8 @@ def main() -> None:
                                  meili_url=endpoint.url, meili_key=endpoint.key)
         try:
             episode_id = build(settings, args.passages)
+            if args.extra_passages:
+                add_synthetic(settings, endpoint, args.extra_passages)
             port = free_port()
             env = {k: v for k, v in os.environ.items() if not k.startswith("PODARCHIVE_")}
             env.update(PODARCHIVE_DATA_DIR=str(settings.data_dir), PODARCHIVE_INDEX_PREFIX="bench",
