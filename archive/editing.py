@@ -84,6 +84,17 @@ def working_copy(session: Session, episode_id: int) -> WorkingCopy:
     )
 
 
+def newer_machine_text(session: Session, copy: WorkingCopy) -> tuple[int, int] | None:
+    """(version the revisions were made over, newest version) when a re-transcription came later."""
+    if copy.number == 0:
+        return None
+    newest = machine_transcript(session, copy.episode_id)
+    if newest is None or newest.id == copy.transcript_id:
+        return None
+    base = session.get(Transcript, copy.transcript_id)
+    return (base.version if base else 0), newest.version
+
+
 def snapshot_of(session: Session, episode_id: int, number: int) -> Snapshot:
     """A revision's snapshot; number 0 is the machine transcript."""
     if number == 0:

@@ -150,3 +150,26 @@ def test_publishing_what_the_editor_did_not_see_is_a_conflict(site):
     assert client.post(f"/editor/episodes/{eid}/publish", data={"csrf_token": token, "base": "1"}).status_code == 302
     with Archive(ea.settings).db.session() as s:
         assert editing.working_copy(s, eid).published_number == 1
+
+
+def test_editor_is_told_when_a_newer_machine_transcript_arrives_after_revisions(site):
+    from archive import store
+    from tests.web_corpus import transcript
+
+    ea, app, client = site
+    eid = ea.ids["ep-2"]
+    html = _page(client, f"/editor/episodes/{eid}")
+    assert "newer-machine-text" not in html  # machine text only, no revision
+    saved = client.post(f"/editor/episodes/{eid}/passages/0", data={
+        "csrf_token": csrf_of(html), "base": "0", "text": "Une autre entrevue avec Vigneault à Québec", "speaker": ""})
+    assert saved.status_code == 302
+    assert "newer-machine-text" not in _page(client, f"/editor/episodes/{eid}")  # revision over the newest
+    with Archive(ea.settings).db.session() as s:
+        store.save_transcript(s, store.get_episode(s, eid), transcript([(None, "Une autre entrevue, refaite")]),
+                              seconds_taken=1.0)
+
+    html = _page(client, f"/editor/episodes/{eid}")
+    assert 'id="newer-machine-text"' in html
+    assert "(version 2)" in html and "over version 1" in html
+    fr = client.get(f"/editor/episodes/{eid}", headers={"Accept-Language": "fr-CA"}).get_data(as_text=True)
+    assert "Une transcription automatique plus récente (version 2)" in fr

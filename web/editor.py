@@ -64,6 +64,7 @@ def episode(episode_id: int):  # type: ignore[no-untyped-def]
         except EditError:
             abort(404)
         machine = editing.machine_transcript(s, episode_id)
+        newer = editing.newer_machine_text(s, copy)
         stats = {seg.position: seg for seg in machine.segments} if machine else {}
         risky = {
             pos for pos, seg in stats.items()
@@ -77,7 +78,7 @@ def episode(episode_id: int):  # type: ignore[no-untyped-def]
     names = sorted({*people, *(sp for sp, _n in revisions.speakers(copy.snapshot) if sp)}, key=str.casefold)
     return render_template(
         "editor/episode.html", episode_id=episode_id, title=title, feed_id=feed_id, feed_title=feed_title,
-        copy=copy, risky=risky, has_audio=has_audio, names=names, low=LOW_CONFIDENCE,
+        copy=copy, risky=risky, has_audio=has_audio, names=names, low=LOW_CONFIDENCE, newer=newer,
         speakers=revisions.speakers(copy.snapshot), suggestions=open_suggestions,
         added=request.args.get("added", type=int), added_terms=request.args.get("terms", ""),
     )
