@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import nh3
 from flask import Flask
 from markupsafe import Markup
@@ -23,15 +21,6 @@ def clock(seconds: float | None) -> str:
     h, rest = divmod(total, 3600)
     m, s = divmod(rest, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
-def day(value: datetime | int | None) -> str:
-    """A date as YYYY-MM-DD."""
-    if value is None:
-        return ""
-    if isinstance(value, int):
-        value = datetime.fromtimestamp(value)
-    return value.strftime("%Y-%m-%d")
 
 
 def seconds(value: float) -> str:
@@ -62,7 +51,6 @@ def web_url(value: str | None) -> str | None:
 def register(app: Flask) -> None:
     """Install the filters."""
     app.jinja_env.filters["clock"] = clock
-    app.jinja_env.filters["day"] = day
     app.jinja_env.filters["seconds"] = seconds
     app.jinja_env.filters["clean"] = clean
     app.jinja_env.filters["web_url"] = web_url
