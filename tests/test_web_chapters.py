@@ -79,3 +79,24 @@ def test_every_passage_has_a_quote_link_that_works_without_javascript(site):
     whole = _page(client, f"/episodes/{ids['a']}?start=0&end=15", "fr-CA")
     card = re.search(r'<figure class="quote-card".*?</figure>', whole, re.S).group(0)  # type: ignore[union-attr]
     assert "Ajouter le passage" not in card and "Citation de 0:00 à 0:15" in card
+
+
+def test_outgoing_feed_mirrors_the_shows_chapters_file(make_settings):
+    from feeds import parse_feed
+
+    settings = make_settings()
+    items = [
+        {"title": "With chapters", "guid": "c",
+         "extra": '<podcast:chapters url="https://cdn.example/c.json" type="application/json+chapters"/>'},
+        {"title": "Hostile", "guid": "h", "extra": '<podcast:chapters url="javascript:alert(1)" type="application/json"/>'},
+        {"title": "None", "guid": "n"},
+    ]
+    build(settings, items, {g: transcript(TEXTS, language="en") for g in ("c", "h", "n")})
+    client = create_app(settings).test_client()
+
+    body = client.get("/shows/1/feed.xml").get_data()
+
+    entries = {e.guid: e for e in parse_feed(body, "http://localhost/shows/1/feed.xml").entries}
+    assert entries["c"].chapters_url == "https://cdn.example/c.json"
+    assert entries["h"].chapters_url is None and entries["n"].chapters_url is None
+    assert b'type="application/json+chapters"' in body and b"javascript:" not in body

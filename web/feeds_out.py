@@ -66,6 +66,10 @@ def show_feed(feed_id: int):  # type: ignore[no-untyped-def]
             duration = ep.audio.duration if ep.audio else ep.declared_duration
             if duration:
                 _text(item, f"{{{ITUNES_NS}}}duration", str(int(duration)))
+            # The show's own chapters file, mirrored as the feed gave it (http(s) only).
+            if _web_url(ep.chapters_url):
+                _text(item, f"{{{PODCAST_NS}}}chapters", None, url=_web_url(ep.chapters_url) or "",
+                      type="application/json+chapters")
             # Only transcripts readers may see (published, or machine text the show publishes).
             public = pages.current_transcript(s, ep.id) if language is not None else None
             if public is None:
