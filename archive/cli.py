@@ -268,6 +268,8 @@ def status(ctx: Context) -> None:
     click.echo(f"backlog: {st.backlog_audio_seconds / 3600:.2f} h of audio ({speed}{eta})")
     for f in st.failing_feeds:
         click.echo(f"failing feed {f.id} {f.url}: x{f.error_count} {f.last_error} (next poll {f.next_poll_at:%Y-%m-%d %H:%M} UTC)" if f.next_poll_at else f"failing feed {f.id} {f.url}: x{f.error_count} {f.last_error}")
+    for eid, error in st.failing_chapters:
+        click.echo(f"chapters of episode {eid}: {error}")
     for r in st.last_runs:
         ended = f"{r.finished_at:%Y-%m-%d %H:%M:%S}" if r.finished_at else "did not finish"
         click.echo(f"last {r.stage}: {r.started_at:%Y-%m-%d %H:%M:%S} -> {ended} UTC, {r.done} ok, {r.failed} failed")

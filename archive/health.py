@@ -70,6 +70,8 @@ class Status:
     backlog_audio_seconds: float = 0.0
     speed_x_realtime: float | None = None
     failing_feeds: list[FailingFeed] = field(default_factory=list)
+    # (episode id, error) of chapters files that could not be fetched or read, newest first.
+    failing_chapters: list[tuple[int, str]] = field(default_factory=list)
     last_runs: list[LastRun] = field(default_factory=list)
 
     @property
@@ -78,6 +80,9 @@ class Status:
         if not self.speed_x_realtime:
             return None
         return self.backlog_audio_seconds / self.speed_x_realtime
+
+
+MAX_LISTED = 10
 
 
 def status(session: Session) -> Status:
@@ -109,6 +114,12 @@ def status(session: Session) -> Status:
     st.failing_feeds = [
         FailingFeed(f.id, f.url, f.error_count, f.last_error, f.next_poll_at)
         for f in session.scalars(select(Feed).where(Feed.error_count > 0).order_by(Feed.id))
+    ]
+    st.failing_chapters = [
+        (eid, error or "") for eid, error in session.execute(
+            select(Episode.id, Episode.chapters_error).where(Episode.chapters_error.is_not(None))
+            .order_by(Episode.id.desc()).limit(MAX_LISTED)
+        )
     ]
     latest = (
         select(StageRun.stage, func.max(StageRun.id).label("id")).group_by(StageRun.stage).subquery()

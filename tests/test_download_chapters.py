@@ -147,6 +147,11 @@ def test_bad_chapters_files_are_errors_on_the_episode_only(
     assert episode.last_error is None and episode.attempts == 0
     assert episode.chapters_error and episode.chapters_error.startswith(error), episode.chapters_error
     assert episode.chapters_attempts == 1 and episode.chapters_next_try_at is not None
+    # The operator sees it in `podarchive status`.
+    from archive.health import status
+
+    with archive.db.session() as s:
+        assert status(s).failing_chapters == [(episode_id, episode.chapters_error)]
     # Backing off: the next run does not ask again straight away.
     seen = len(server.seen)
     download_episodes(archive)
