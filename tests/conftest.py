@@ -18,7 +18,9 @@ from typing import Any
 import pytest
 
 from archive.config import Settings, load_settings
+from archive.context import Archive
 from archive.meili import Endpoint, LocalMeili
+from tests.loopback import Server, serve
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -288,3 +290,16 @@ def page(browser: Any) -> Iterator[Any]:
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    """A loopback HTTP server whose routes a test sets (tests.loopback)."""
+    with serve() as srv:
+        yield srv
+
+
+@pytest.fixture
+def archive(make_settings: Callable[..., Settings]) -> Archive:
+    """An archive on a fresh data directory (and database)."""
+    return Archive(make_settings())

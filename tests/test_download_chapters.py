@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from archive import chapters, feed_store, store
-from archive.config import Settings
 from archive.context import Archive
 from archive.pipeline import download_episodes, poll_feeds
 from tests.loopback import Server, serve, static
@@ -40,11 +39,6 @@ def server() -> Iterator[Server]:
     with serve() as srv:
         srv.routes["/ep.mp3"] = static(200, MP3, Content_Type="audio/mpeg")
         yield srv
-
-
-@pytest.fixture
-def archive(make_settings: Callable[..., Settings]) -> Archive:
-    return Archive(make_settings())
 
 
 def poll(archive: Archive, server: Server, items: list[tuple[str, str, str | None]]) -> dict[str, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ from archive import feed_store, store
 from archive.config import Settings
 from archive.context import Archive
 from archive.pipeline import download_episodes, poll_feeds
-from tests.loopback import Handler, Server, serve, static
+from tests.loopback import Handler, Server, static
 
 MP3 = (Path(__file__).parent.parent / "archive" / "demo" / "ask-not.mp3").read_bytes()  # 45 s
 ETAG = '"mp3-v1"'
@@ -24,17 +24,6 @@ def feed(enclosure: str, duration: str = "0:45") -> bytes:
 <rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel><title>S</title>
 <item><title>Ep</title><guid>tag:soundcloud,2010:tracks/123</guid><itunes:duration>{duration}</itunes:duration>
 <enclosure url="{enclosure}" type="audio/mpeg" length="{len(MP3)}"/></item></channel></rss>""".encode()
-
-
-@pytest.fixture
-def server() -> Iterator[Server]:
-    with serve() as srv:
-        yield srv
-
-
-@pytest.fixture
-def archive(make_settings: Callable[..., Settings]) -> Archive:
-    return Archive(make_settings())
 
 
 def ingest_feed(archive: Archive, server: Server, enclosure: str, duration: str = "0:45") -> int:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
 
 from archive import feed_store, store
-from archive.config import Settings
 from archive.context import Archive
 from archive.pipeline import poll_feeds
 from tests.conftest import rss, run_cli
-from tests.loopback import Handler, Server, serve, static
+from tests.loopback import Handler, Server, static
 
 ETAG = '"v1"'
 LAST_MODIFIED = "Mon, 02 Nov 2026 09:00:00 GMT"
@@ -22,17 +20,6 @@ LAST_MODIFIED = "Mon, 02 Nov 2026 09:00:00 GMT"
 def feed_xml(base: str, title: str = "Show", language: str = "en") -> bytes:
     body = rss(title, [{"title": "One", "guid": "g1", "url": f"{base}/a.mp3"}])
     return body.replace("<description>", f"<language>{language}</language><description>").encode()
-
-
-@pytest.fixture
-def server() -> Iterator[Server]:
-    with serve() as srv:
-        yield srv
-
-
-@pytest.fixture
-def archive(make_settings: Callable[..., Settings]) -> Archive:
-    return Archive(make_settings())
 
 
 def add(archive: Archive, url: str, language: str | None = None) -> int:

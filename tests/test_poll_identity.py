@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pytest
 
 import feeds
 from archive import feed_store, outbox, store
-from archive.config import Settings
 from archive.context import Archive
 from archive.pipeline import StageReport, poll_feeds
 from tests.conftest import rss, run_cli
-from tests.loopback import Server, serve, static
+from tests.loopback import Server, static
 
 REAL_FEEDS = sorted((Path(__file__).parent / "data" / "feeds").glob("*.[xr]*[ls]"))
-
-
-@pytest.fixture
-def server() -> Iterator[Server]:
-    with serve() as srv:
-        yield srv
-
-
-@pytest.fixture
-def archive(make_settings: Callable[..., Settings]) -> Archive:
-    return Archive(make_settings())
 
 
 def poll_again(archive: Archive) -> StageReport:
