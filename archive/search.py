@@ -222,10 +222,7 @@ class SearchIndex:
             params["distinct"] = "episode_id"
         if facets:
             params["facets"] = FACETS
-        try:
-            raw = self.client.index(self.passages_uid).search(normalise_query(query), params)
-        except (MeilisearchError, OSError) as exc:
-            raise SearchUnavailable(str(exc)) from exc
+        raw = self._query(self.passages_uid, query, params)
         hits = [_hit(h) for h in raw["hits"]]
         total = int(raw.get("estimatedTotalHits", raw.get("totalHits", len(hits))))
         facet_counts = {
@@ -250,11 +247,15 @@ class SearchIndex:
         expressions = filters.expressions(speaker_field="guests") if filters else []
         if expressions:
             params["filter"] = expressions
+        raw = self._query(self.episodes_uid, query, params)
+        return [episode_hit(h) for h in raw["hits"]]
+
+    def _query(self, uid: str, query: str, params: dict[str, Any]) -> dict[str, Any]:
+        """One search of one index, with the query normalised (elisions, apostrophes)."""
         try:
-            raw = self.client.index(self.episodes_uid).search(normalise_query(query), params)
+            return dict(self.client.index(uid).search(normalise_query(query), params))
         except (MeilisearchError, OSError) as exc:
             raise SearchUnavailable(str(exc)) from exc
-        return [episode_hit(h) for h in raw["hits"]]
 
     def document_count(self) -> int:
         """How many passages the index holds."""
