@@ -20,7 +20,7 @@ import pytest
 from archive.config import Settings, load_settings
 from archive.context import Archive
 from archive.meili import Endpoint, LocalMeili
-from tests.loopback import Server, serve
+from tests.loopback import Server, free_port, serve
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -70,20 +70,12 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
     data = base / "data"
     subprocess.run([*as_user, pg_bin / "initdb", "-D", data, "-U", "podarchive", "--auth=trust", "-E", "UTF8"],
                    check=True, capture_output=True)
-    port = _free_port()
+    port = free_port()
     subprocess.run([*as_user, pg_bin / "pg_ctl", "-D", data, "-l", base / "server.log", "-w",
                     "-o", f"-p {port} -h 127.0.0.1 -k {base}", "start"], check=True, capture_output=True)
     yield f"postgresql+psycopg://podarchive@127.0.0.1:{port}"
     subprocess.run([*as_user, pg_bin / "pg_ctl", "-D", data, "-m", "fast", "stop"], capture_output=True)
     shutil.rmtree(base, ignore_errors=True)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _new_pg_database(server: str) -> str:

@@ -19,6 +19,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from tests.loopback import free_port
+
 MODES = ("pass", "refuse", "close", "reset", "stall", "503")
 _BODY_503 = b'{"message":"fault proxy: unavailable","code":"unavailable","type":"system","link":""}'
 
@@ -28,7 +30,7 @@ class FaultProxy:
 
     def __init__(self, upstream: tuple[str, int], mode: str = "pass") -> None:
         self.upstream = upstream
-        self.port = _free_port()
+        self.port = free_port()
         self.connections = 0
         self._mode = mode
         self._lock = threading.Lock()
@@ -193,12 +195,6 @@ def _reset(conn: socket.socket) -> None:
         conn.close()
     except OSError:
         pass
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import fcntl
 import re
-import socket
 
 from archive import feed_store, outbox, store
 from archive.context import Archive
 from tests.conftest import copy_audio, rss, run_cli
+from tests.loopback import free_port
 from web import create_app
-
-
-def _unused_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_feed_to_searchable_pages(make_settings, http_root):
@@ -34,7 +28,7 @@ def test_feed_to_searchable_pages(make_settings, http_root):
         )
     )
     settings = make_settings()
-    dead = f"http://127.0.0.1:{_unused_port()}/feed.xml"
+    dead = f"http://127.0.0.1:{free_port()}/feed.xml"
     assert run_cli(settings, "feeds", "add", f"{base}/feed.xml", "--language", "en").returncode == 0
     assert run_cli(settings, "feeds", "add", dead).returncode == 0
 

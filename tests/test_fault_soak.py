@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ from archive import store
 from archive.config import Settings
 from archive.context import Archive
 from tests.conftest import AUDIO, rss, run_cli, settings_env
+from tests.loopback import free_port, wait_healthy
 
 pytestmark = [pytest.mark.soak, pytest.mark.sqlite_only]
 
@@ -43,12 +43,6 @@ app = create_app(load_settings())
 app.config["SEARCH_RATE_BURST"], app.config["SEARCH_RATE_PER_S"] = 10**9, 10**9
 make_server("127.0.0.1", int(sys.argv[1]), app, threaded=True).serve_forever()
 """
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _rss_mb(pid: int) -> float:
@@ -79,7 +73,7 @@ def test_search_and_pages_while_ingest_runs(make_settings: Callable[..., Setting
     archive = Archive(settings)
     wal = settings.data_dir / "podarchive.db-wal"
 
-    port = _port()
+    port = free_port()
     # Its log goes to a file: a pipe nobody reads fills after ~900 request lines and blocks the server.
     log_path = settings.data_dir / "web.log"
     log_file = open(log_path, "wb")
@@ -138,13 +132,7 @@ def test_search_and_pages_while_ingest_runs(make_settings: Callable[..., Setting
                     failures.append(f"{path}: {r.status_code} {r.text[:200]}")
 
     try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
+        wait_healthy(url)
         refresh_ids()
         threads = [threading.Thread(target=ingest_loop)] + [threading.Thread(target=reader, args=(k,)) for k in range(4)]
         for t in threads:

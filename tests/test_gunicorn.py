@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 
 from tests.conftest import copy_audio, rss, run_cli, settings_env
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.loopback import free_port, wait_healthy
 
 
 def test_gunicorn_workers_serve_pages_and_search(make_settings, http_root):
@@ -28,7 +21,7 @@ def test_gunicorn_workers_serve_pages_and_search(make_settings, http_root):
     run_cli(settings, "feeds", "add", f"{base}/feed.xml")
     assert run_cli(settings, "ingest").returncode == 0
 
-    port = _port()
+    port = free_port()
     gunicorn = Path(sys.executable).with_name("gunicorn")
     proc = subprocess.Popen(
         [str(gunicorn), "--workers", "3", "--bind", f"127.0.0.1:{port}", "web:create_app()"],
@@ -36,13 +29,7 @@ def test_gunicorn_workers_serve_pages_and_search(make_settings, http_root):
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
+        wait_healthy(url)
         paths = ["/", "/search?q=country", "/episodes/1", "/healthz"] * 10
         with ThreadPoolExecutor(8) as pool:
             responses = list(pool.map(lambda p: httpx.get(url + p, timeout=20), paths))

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from tests.conftest import copy_audio, rss, run_cli
+from tests.loopback import free_port
 from web import create_app
 
 
-def _dead_url() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{s.getsockname()[1]}"
+def dead_url() -> str:
+    """A URL on a loopback port where nothing listens."""
+    return f"http://127.0.0.1:{free_port()}"
 
 
 def test_status_after_ingest(make_settings, http_root):
     root, base = http_root
     copy_audio("jfk.flac", root)
     (root / "feed.xml").write_text(rss("Status show", [{"title": "JFK", "guid": "j", "url": f"{base}/jfk.flac"}]))
-    dead_feed = f"{_dead_url()}/feed.xml"
+    dead_feed = f"{dead_url()}/feed.xml"
     settings = make_settings()
     run_cli(settings, "feeds", "add", f"{base}/feed.xml")
     run_cli(settings, "feeds", "add", dead_feed)
@@ -45,7 +43,7 @@ def test_doctor_passes_and_names_a_fix(make_settings):
         assert f"ok   {name}" in good.stdout
     assert "version 1.21.0" in good.stdout
 
-    bad = run_cli(make_settings(meili_url=_dead_url(), meili_key="k" * 20), "doctor", "--skip-model")
+    bad = run_cli(make_settings(meili_url=dead_url(), meili_key="k" * 20), "doctor", "--skip-model")
     assert bad.returncode == 1
     assert "FAIL meilisearch" in bad.stdout and "fix: check PODARCHIVE_MEILI_URL/KEY" in bad.stdout
 
@@ -55,7 +53,7 @@ def test_healthz(make_settings):
     assert ok.status_code == 200 and ok.get_json()["checks"] == {"database": "ok", "search": "ok"}
     assert "Content-Security-Policy" in ok.headers
 
-    down = create_app(make_settings(meili_url=_dead_url(), meili_key="k" * 20)).test_client().get("/healthz")
+    down = create_app(make_settings(meili_url=dead_url(), meili_key="k" * 20)).test_client().get("/healthz")
     assert down.status_code == 503
     body = down.get_json()
     assert body["checks"]["database"] == "ok" and body["checks"]["search"].startswith("error")
@@ -97,7 +95,7 @@ def test_json_log_lines_name_the_failing_item(make_settings):
     import json
 
     settings = make_settings()
-    dead = f"{_dead_url()}/feed.xml"
+    dead = f"{dead_url()}/feed.xml"
     run_cli(settings, "feeds", "add", dead)
     out = run_cli(settings, "--json-log", "ingest", "--stage", "poll")
     assert out.returncode == 1

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 from datetime import timedelta
 
 from archive import outbox, store
 from archive.context import Archive
 from archive.pipeline import index_episodes
+from tests.loopback import free_port
 from tests.search_corpus import add_show
-
-
-def _dead_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _expected_ids(archive: Archive) -> set[str]:
@@ -28,7 +22,7 @@ def _expected_ids(archive: Archive) -> set[str]:
 
 def test_meilisearch_down_keeps_work_then_recovers(make_settings, meili):
     live = make_settings()
-    down = make_settings(meili_url=f"http://127.0.0.1:{_dead_port()}", index_prefix=live.index_prefix)
+    down = make_settings(meili_url=f"http://127.0.0.1:{free_port()}", index_prefix=live.index_prefix)
     archive_down = Archive(down)
     ids = add_show(archive_down, "Le Magazine", {"Un": ["le tigre rugit", "le lion aussi"], "Deux": ["un avion"]})
 
