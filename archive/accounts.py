@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
@@ -70,10 +72,8 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     """The enabled account these credentials open, else None; rehashes when the parameters changed."""
     user = get_by_email(session, email)
     if user is None:
-        try:
+        with contextlib.suppress(VerificationError):
             HASHER.verify(_DUMMY_HASH, password)
-        except VerificationError:
-            pass
         return None
     try:
         HASHER.verify(user.password_hash, password)

@@ -166,9 +166,7 @@ def _download_resuming(url: str, part: Path, meta: Path, policy: feeds.FetchPoli
                     # Our offset is past the server's end (the file changed): start over.
                     offset, if_range = 0, None
                     continue
-                resumable = (
-                    got > 0 and exc.status is None and not isinstance(exc, feeds.TooLarge | feeds.BlockedURL)
-                )
+                resumable = got > 0 and exc.status is None and not isinstance(exc, feeds.TooLarge | feeds.BlockedURL)
                 detail = _redact(str(exc))
                 message = f"download failed after {got} bytes: {detail}" if got else f"download failed: {detail}"
                 if resumable:

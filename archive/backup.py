@@ -64,11 +64,18 @@ def backup(db: Database, dest: Path, *, with_audio: bool = False) -> BackupSumma
     public = {k: v for k, v in settings.__dict__.items() if k not in SECRET_FIELDS}
     (dest / "settings.json").write_text(json.dumps(public, default=_jsonable, indent=2))
     revision = db.current_revision()
-    (dest / "manifest.json").write_text(json.dumps({
-        "created_at": datetime.now(UTC).isoformat(), "schema_revision": revision,
-        "database": SQLITE_NAME if url.get_backend_name() == "sqlite" else PG_NAME,
-        "audio_files": len(audio), "audio_copied": copied,
-    }, indent=2))
+    (dest / "manifest.json").write_text(
+        json.dumps(
+            {
+                "created_at": datetime.now(UTC).isoformat(),
+                "schema_revision": revision,
+                "database": SQLITE_NAME if url.get_backend_name() == "sqlite" else PG_NAME,
+                "audio_files": len(audio),
+                "audio_copied": copied,
+            },
+            indent=2,
+        )
+    )
     return BackupSummary(dest, revision, len(audio), copied)
 
 
@@ -93,7 +100,8 @@ def restore(settings: Settings, src: Path, *, force: bool = False) -> list[str]:
     elif url.get_backend_name() == "postgresql":
         proc = subprocess.run(
             ["pg_restore", "--clean", "--if-exists", "--no-owner", "-d", settings.db_url, str(src / PG_NAME)],
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
         )
         if proc.returncode != 0:
             raise BackupError(f"pg_restore failed: {proc.stderr.strip()[-500:]}")
@@ -133,7 +141,8 @@ def _pg_dump(db_url: str, target: Path) -> None:
     url = make_url(db_url).set(drivername="postgresql")
     proc = subprocess.run(
         ["pg_dump", "--format=custom", "--file", str(target), url.render_as_string(hide_password=False)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     if proc.returncode != 0:
         raise BackupError(f"pg_dump failed: {proc.stderr.strip()[-500:]}")

@@ -28,7 +28,9 @@ class ChapterView:
     url: str | None
 
 
-def episodes_needing_chapters(session: Session, at: datetime, max_attempts: int, limit: int | None = None) -> list[Episode]:
+def episodes_needing_chapters(
+    session: Session, at: datetime, max_attempts: int, limit: int | None = None
+) -> list[Episode]:
     """Episodes whose podcast:chapters file is new (never fetched, or the URL changed), not backing off."""
     query = (
         select(Episode)

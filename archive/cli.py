@@ -138,7 +138,9 @@ def feeds_flagged(ctx: Context) -> None:
 @click.option("--stage", "stages", multiple=True, type=click.Choice(STAGES), help="Run only these stages (repeatable).")
 @click.option("--feed", "feed_id", type=int, help="Poll only this feed id.")
 @click.option("--limit", type=int, help="At most this many items per stage.")
-@click.option("--max-minutes", type=float, help="Start no new item after this many minutes (the item under way finishes).")
+@click.option(
+    "--max-minutes", type=float, help="Start no new item after this many minutes (the item under way finishes)."
+)
 @pass_ctx
 def ingest(
     ctx: Context, stages: tuple[str, ...], feed_id: int | None, limit: int | None, max_minutes: float | None
@@ -267,7 +269,12 @@ def status(ctx: Context) -> None:
     eta = f", about {st.eta_seconds / 3600:.1f} h to clear" if st.eta_seconds is not None else ""
     click.echo(f"backlog: {st.backlog_audio_seconds / 3600:.2f} h of audio ({speed}{eta})")
     for f in st.failing_feeds:
-        click.echo(f"failing feed {f.id} {f.url}: x{f.error_count} {f.last_error} (next poll {f.next_poll_at:%Y-%m-%d %H:%M} UTC)" if f.next_poll_at else f"failing feed {f.id} {f.url}: x{f.error_count} {f.last_error}")
+        click.echo(
+            f"failing feed {f.id} {f.url}: x{f.error_count} {f.last_error}"
+            f" (next poll {f.next_poll_at:%Y-%m-%d %H:%M} UTC)"
+            if f.next_poll_at
+            else f"failing feed {f.id} {f.url}: x{f.error_count} {f.last_error}"
+        )
     for eid, error in st.failing_chapters:
         click.echo(f"chapters of episode {eid}: {error}")
     for r in st.last_runs:
@@ -289,7 +296,10 @@ def doctor(ctx: Context, skip_model: bool) -> None:
     if not skip_model:
         checks.append(health.check_model(ctx.settings))
     for c in checks:
-        click.echo(f"{'ok  ' if c.ok else 'FAIL'} {c.name:<12} {c.detail}" + (f"\n     fix: {c.hint}" if not c.ok and c.hint else ""))
+        click.echo(
+            f"{'ok  ' if c.ok else 'FAIL'} {c.name:<12} {c.detail}"
+            + (f"\n     fix: {c.hint}" if not c.ok and c.hint else "")
+        )
     sys.exit(EXIT_OK if all(c.ok for c in checks) else EXIT_ITEMS_FAILED)
 
 
@@ -299,13 +309,17 @@ def doctor(ctx: Context, skip_model: bool) -> None:
 @pass_ctx
 def backup(ctx: Context, dest: Path, with_audio: bool) -> None:
     """Back up the database (online), the audio list with checksums, and settings without secrets."""
-    from archive.backup import BackupError, backup as make_backup
+    from archive.backup import BackupError
+    from archive.backup import backup as make_backup
 
     try:
         summary = make_backup(ctx.archive.db, dest, with_audio=with_audio)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"backup in {summary.path}: schema {summary.revision}, {summary.audio_files} audio files listed, {summary.audio_copied} copied")
+    click.echo(
+        f"backup in {summary.path}: schema {summary.revision}, {summary.audio_files} audio files listed,"
+        f" {summary.audio_copied} copied"
+    )
 
 
 @main.command()
@@ -314,7 +328,8 @@ def backup(ctx: Context, dest: Path, with_audio: bool) -> None:
 @pass_ctx
 def restore(ctx: Context, src: Path, force: bool) -> None:
     """Restore a backup, then rebuild the search index from the restored database."""
-    from archive.backup import BackupError, restore as do_restore
+    from archive.backup import BackupError
+    from archive.backup import restore as do_restore
     from archive.pipeline import reindex_all
 
     try:

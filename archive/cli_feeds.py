@@ -12,10 +12,16 @@ from archive.feed_admin import FeedSettingsError, change_feed_settings
 @click.command("set")
 @click.argument("feed_id", type=int)
 @click.option("--language", help="Transcription language, e.g. fr; auto to detect it.")
-@click.option("--publish-transcripts/--no-publish-transcripts", default=None,
-              help="Make machine transcripts public (and searchable) before an editor reviews them.")
-@click.option("--prefer-asr/--no-prefer-asr", default=None,
-              help="Transcribe with Whisper even when the publisher offers a transcript.")
+@click.option(
+    "--publish-transcripts/--no-publish-transcripts",
+    default=None,
+    help="Make machine transcripts public (and searchable) before an editor reviews them.",
+)
+@click.option(
+    "--prefer-asr/--no-prefer-asr",
+    default=None,
+    help="Transcribe with Whisper even when the publisher offers a transcript.",
+)
 @click.pass_obj
 def feeds_set(
     ctx: Any, feed_id: int, language: str | None, publish_transcripts: bool | None, prefer_asr: bool | None

@@ -15,20 +15,41 @@ from archive.vocabulary import VocabularyError, add_terms, feed_terms, read_term
 
 
 @click.command("eval")
-@click.option("--refs", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Directory of audio clips, each with its reference transcript NAME.txt beside it.")
+@click.option(
+    "--refs",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Directory of audio clips, each with its reference transcript NAME.txt beside it.",
+)
 @click.option("--model", "model_names", multiple=True, help="Model to measure (repeatable; default: the setting).")
-@click.option("--batch-size", "batch_sizes", multiple=True, type=int,
-              help="0 = sequential, N > 1 = batched (repeatable; default: the setting).")
+@click.option(
+    "--batch-size",
+    "batch_sizes",
+    multiple=True,
+    type=int,
+    help="0 = sequential, N > 1 = batched (repeatable; default: the setting).",
+)
 @click.option("--beam-size", type=int, help="Beam size (default: the setting).")
-@click.option("--chunk-seconds", "chunk_list", multiple=True, type=int,
-              help="Batched mode's longest speech chunk (repeatable; default: the setting).")
+@click.option(
+    "--chunk-seconds",
+    "chunk_list",
+    multiple=True,
+    type=int,
+    help="Batched mode's longest speech chunk (repeatable; default: the setting).",
+)
 @click.option("--language", help="Language of clips whose name carries none (default: detected).")
 @click.option("--clips", is_flag=True, help="Also print each clip's hypothesis.")
 @click.pass_obj
-def eval_command(ctx: Any, refs: Path, model_names: tuple[str, ...], batch_sizes: tuple[int, ...],
-                 beam_size: int | None, chunk_list: tuple[int, ...], language: str | None,
-                 clips: bool) -> None:
+def eval_command(
+    ctx: Any,
+    refs: Path,
+    model_names: tuple[str, ...],
+    batch_sizes: tuple[int, ...],
+    beam_size: int | None,
+    chunk_list: tuple[int, ...],
+    language: str | None,
+    clips: bool,
+) -> None:
     """Measure WER and CER per language, and speed (x real time), per model and setting.
 
     Clips named with a language part (fleurs-fr-000.ogg) are transcribed in that
@@ -44,10 +65,16 @@ def eval_command(ctx: Any, refs: Path, model_names: tuple[str, ...], batch_sizes
         for batch in batch_sizes or (s.batch_size,):
             # Chunk length only matters to batched decoding.
             for chunk in (chunk_list or (s.chunk_seconds,)) if batch > 1 else (s.chunk_seconds,):
-                options = EngineOptions(model=model, device=s.device, compute_type=s.compute_type,
-                                        threads=s.threads, batch_size=batch,
-                                        beam_size=beam_size or s.beam_size, chunk_seconds=chunk,
-                                        switch_languages=tuple(sorted(s.switch_languages)))
+                options = EngineOptions(
+                    model=model,
+                    device=s.device,
+                    compute_type=s.compute_type,
+                    threads=s.threads,
+                    batch_size=batch,
+                    beam_size=beam_size or s.beam_size,
+                    chunk_seconds=chunk,
+                    switch_languages=tuple(sorted(s.switch_languages)),
+                )
                 run = evaluate(refs, options, s.cache_dir, language)
                 runs.append(run)
                 if clips:
@@ -77,8 +104,12 @@ def vocab() -> None:
 
 @vocab.command("add")
 @click.option("--feed", "feed_id", type=int, required=True)
-@click.option("--file", "file", type=click.File("r", encoding="utf-8"),
-              help="A text file of terms, one per line (# comments allowed).")
+@click.option(
+    "--file",
+    "file",
+    type=click.File("r", encoding="utf-8"),
+    help="A text file of terms, one per line (# comments allowed).",
+)
 @click.argument("terms", nargs=-1)
 @click.pass_obj
 def vocab_add(ctx: Any, feed_id: int, file: IO[str] | None, terms: tuple[str, ...]) -> None:

@@ -168,9 +168,7 @@ def _convert(name: str, raw: Any, kind: Any) -> Any:
         raise ConfigError(f"setting {name}: cannot read {raw!r} as {kind}") from exc
 
 
-def load_settings(
-    environ: Mapping[str, str] | None = None, **overrides: Any
-) -> Settings:
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Build Settings from a TOML file (PODARCHIVE_CONFIG), then the environment, then overrides."""
     env = os.environ if environ is None else environ
     hints = typing.get_type_hints(Settings)
@@ -192,7 +190,7 @@ def load_settings(
     for key, raw in env.items():
         if not key.startswith(ENV_PREFIX) or key == ENV_PREFIX + "CONFIG":
             continue
-        name = key[len(ENV_PREFIX):].lower()
+        name = key[len(ENV_PREFIX) :].lower()
         if name not in names:
             raise ConfigError(f"unknown environment setting {key}")
         values[name] = _convert(name, raw, hints[name])
@@ -214,8 +212,11 @@ def load_settings(
         ZoneInfo(settings.timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         if not available_timezones():
-            raise ConfigError("no time zone database: install the system's tzdata package (or pip install tzdata)") from exc
+            raise ConfigError(
+                "no time zone database: install the system's tzdata package (or pip install tzdata)"
+            ) from exc
         raise ConfigError(
-            f"PODARCHIVE_TIMEZONE: unknown time zone {settings.timezone!r}; give an IANA name such as America/Toronto or UTC"
+            f"PODARCHIVE_TIMEZONE: unknown time zone {settings.timezone!r};"
+            " give an IANA name such as America/Toronto or UTC"
         ) from exc
     return settings

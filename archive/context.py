@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 import time
+from dataclasses import replace
 from functools import cached_property
 
 import feeds
@@ -37,8 +37,12 @@ class Archive:
         """The Whisper model, loaded once."""
         s = self.settings
         options = EngineOptions(
-            model=s.model, device=s.device, compute_type=s.compute_type,
-            threads=s.threads, batch_size=s.batch_size, beam_size=s.beam_size,
+            model=s.model,
+            device=s.device,
+            compute_type=s.compute_type,
+            threads=s.threads,
+            batch_size=s.batch_size,
+            beam_size=s.beam_size,
             chunk_seconds=s.chunk_seconds,
         )
         return Engine(options, s.cache_dir)

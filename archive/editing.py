@@ -6,13 +6,21 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from archive import revisions
 from archive.revisions import Snapshot
 from archive.schema import (
-    Episode, IndexOutbox, PublishedSpeaker, Review, Revision, Segment, Transcript, User, utcnow,
+    Episode,
+    IndexOutbox,
+    PublishedSpeaker,
+    Review,
+    Revision,
+    Segment,
+    Transcript,
+    User,
+    utcnow,
 )
 
 log = logging.getLogger("podarchive.editing")
@@ -43,9 +51,11 @@ class WorkingCopy:
 def machine_transcript(session: Session, episode_id: int) -> Transcript | None:
     """The newest machine (or publisher) transcript of an episode, with segments and words."""
     return session.scalar(
-        select(Transcript).where(Transcript.episode_id == episode_id)
+        select(Transcript)
+        .where(Transcript.episode_id == episode_id)
         .options(selectinload(Transcript.segments).selectinload(Segment.words))
-        .order_by(Transcript.version.desc()).limit(1)
+        .order_by(Transcript.version.desc())
+        .limit(1)
     )
 
 
@@ -79,8 +89,12 @@ def working_copy(session: Session, episode_id: int) -> WorkingCopy:
         published = pub.number if pub else None
     snapshot = revisions.loads(rev.segments_json) if rev else revisions.from_transcript(transcript)
     return WorkingCopy(
-        episode_id, rev.transcript_id if rev else transcript.id, rev.number if rev else 0, snapshot,
-        state.state if state else MACHINE, published,
+        episode_id,
+        rev.transcript_id if rev else transcript.id,
+        rev.number if rev else 0,
+        snapshot,
+        state.state if state else MACHINE,
+        published,
     )
 
 
@@ -128,8 +142,11 @@ def save_revision(
     if snapshot == current.snapshot:
         return None
     rev = Revision(
-        episode_id=episode_id, transcript_id=current.transcript_id, number=current.number + 1,
-        author_id=author.id if author else None, note=note.strip()[:500],
+        episode_id=episode_id,
+        transcript_id=current.transcript_id,
+        number=current.number + 1,
+        author_id=author.id if author else None,
+        note=note.strip()[:500],
         segments_json=revisions.dumps(snapshot),
     )
     session.add(rev)
@@ -141,8 +158,13 @@ def save_revision(
 
 
 def edit_passage(
-    session: Session, episode_id: int, position: int, base: int, author: User | None,
-    text: str | None = None, speaker: str | None | bool = False,
+    session: Session,
+    episode_id: int,
+    position: int,
+    base: int,
+    author: User | None,
+    text: str | None = None,
+    speaker: str | None | bool = False,
 ) -> Revision | None:
     """Correct one passage's text and/or speaker as a new revision."""
     current = working_copy(session, episode_id)
@@ -151,7 +173,11 @@ def edit_passage(
         raise EditError(f"episode {episode_id} has no passage {position}")
     snapshot = revisions.with_passage(current.snapshot, position, text, speaker)
     after = next(p for p in snapshot if p.position == position)
-    what = [n for n, changed in (("text", before.text != after.text), ("speaker", before.speaker != after.speaker)) if changed]
+    what = [
+        n
+        for n, changed in (("text", before.text != after.text), ("speaker", before.speaker != after.speaker))
+        if changed
+    ]
     return save_revision(session, episode_id, snapshot, author, f"passage {position}: {' and '.join(what)}", base)
 
 
@@ -177,8 +203,10 @@ def revert(session: Session, episode_id: int, number: int, author: User | None) 
 def history(session: Session, episode_id: int) -> list[tuple[Revision, str | None]]:
     """Every revision, newest first, with its author's email."""
     rows = session.execute(
-        select(Revision, User.email).outerjoin(User, User.id == Revision.author_id)
-        .where(Revision.episode_id == episode_id).order_by(Revision.number.desc())
+        select(Revision, User.email)
+        .outerjoin(User, User.id == Revision.author_id)
+        .where(Revision.episode_id == episode_id)
+        .order_by(Revision.number.desc())
     )
     return [(r, email) for r, email in rows]
 
@@ -194,8 +222,11 @@ def publish(session: Session, episode_id: int, user: User | None, number: int | 
     rev = latest_revision(session, episode_id)
     if rev is None:
         rev = Revision(
-            episode_id=episode_id, transcript_id=current.transcript_id, number=1,
-            author_id=user.id if user else None, note="approved as is",
+            episode_id=episode_id,
+            transcript_id=current.transcript_id,
+            number=1,
+            author_id=user.id if user else None,
+            note="approved as is",
             segments_json=revisions.dumps(current.snapshot),
         )
         session.add(rev)
@@ -244,7 +275,7 @@ def public_text(session: Session, episode_id: int) -> tuple[str, Snapshot | None
     return state, revisions.loads(rev.segments_json) if rev is not None else None
 
 
-def decided_episodes():  # type: ignore[no-untyped-def]
+def decided_episodes() -> Select[int]:
     """A subquery of episodes an editor published or withdrew: their machine text no longer speaks for them."""
     return select(Review.episode_id).where(Review.state.in_([PUBLISHED, UNPUBLISHED]))
 

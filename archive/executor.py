@@ -7,6 +7,7 @@ deadline or runs out of memory fails only its own job (JobFailed), never the bat
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import multiprocessing
@@ -92,26 +93,28 @@ def run_job(job: TranscribeJob) -> Transcript:
         # The first report says a worker has the job (tests kill it at this moment).
         report(0.0, job.duration)
     if job.audio_path is not None:
-        return engine.transcribe(Path(job.audio_path), language=job.language,
-                                 initial_prompt=job.initial_prompt, hotwords=job.hotwords,
-                                 progress=report)
+        return engine.transcribe(
+            Path(job.audio_path),
+            language=job.language,
+            initial_prompt=job.initial_prompt,
+            hotwords=job.hotwords,
+            progress=report,
+        )
     with tempfile.TemporaryDirectory(prefix="podarchive-job-") as tmp:
         path = Path(tmp) / f"audio{job.suffix}"
         path.write_bytes(job.audio_bytes or b"")
-        return engine.transcribe(path, language=job.language,
-                                 initial_prompt=job.initial_prompt, hotwords=job.hotwords,
-                                 progress=report)
+        return engine.transcribe(
+            path, language=job.language, initial_prompt=job.initial_prompt, hotwords=job.hotwords, progress=report
+        )
 
 
 def _init_worker(progress_queue: Any, memory_mb: int) -> None:
     """Child set-up: die with the parent, cap the address space, report progress."""
     global _progress_queue
     _progress_queue = progress_queue
-    try:
-        # PR_SET_PDEATHSIG: a kill -9 of the ingest must not leave a model decoding alone.
+    # PR_SET_PDEATHSIG: a kill -9 of the ingest must not leave a model decoding alone.
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
     if memory_mb > 0:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -144,8 +147,14 @@ class LocalProcessExecutor:
 
     def job_for(self, key: int, path: Path, duration: float, **hints: Any) -> TranscribeJob:
         """Local children share the disk: send the path."""
-        return TranscribeJob(key=key, options=self.options, cache_dir=str(self.settings.cache_dir),
-                             duration=duration, audio_path=str(path), **hints)
+        return TranscribeJob(
+            key=key,
+            options=self.options,
+            cache_dir=str(self.settings.cache_dir),
+            duration=duration,
+            audio_path=str(path),
+            **hints,
+        )
 
     def pids(self) -> list[int]:
         """Process ids of the live children (for tests and operators)."""
@@ -160,8 +169,7 @@ class LocalProcessExecutor:
             fut.result(timeout=MODEL_LOAD_TIMEOUT)
         except BrokenProcessPool as exc:
             self._discard()
-            raise JobFailed(f"worker died while loading model {self.options.model!r}"
-                            f"{self._limit_note()}") from exc
+            raise JobFailed(f"worker died while loading model {self.options.model!r}{self._limit_note()}") from exc
         except FutureTimeout as exc:
             self._discard()
             raise JobFailed(f"loading model {self.options.model!r} took over {MODEL_LOAD_TIMEOUT:.0f} s") from exc
@@ -219,8 +227,10 @@ class LocalProcessExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 # One job at a time: the stage handles one episode at a time (Dask scales out).
-                max_workers=1, mp_context=self._ctx,
-                initializer=_init_worker, initargs=(self._queue, self._memory_mb()),
+                max_workers=1,
+                mp_context=self._ctx,
+                initializer=_init_worker,
+                initargs=(self._queue, self._memory_mb()),
             )
         return self._pool
 
@@ -233,10 +243,8 @@ class LocalProcessExecutor:
         for proc in procs:
             if proc.is_alive():
                 # A stopped (SIGSTOP) child ignores SIGTERM until continued; SIGKILL does not wait.
-                try:
+                with contextlib.suppress(ProcessLookupError):  # reaped since is_alive()
                     os.kill(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:  # reaped since is_alive()
-                    pass
         pool.shutdown(wait=True, cancel_futures=True)
 
     def _drain(self, key: int, progress: Progress | None) -> None:
@@ -257,17 +265,25 @@ class DaskExecutor:
         try:
             from distributed import Client
         except ImportError as exc:  # the optional extra is missing
-            raise TranscriptionError("PODARCHIVE_DASK_SCHEDULER is set but dask.distributed is not "
-                                     "installed: pip install 'podarchive[dask]'") from exc
+            raise TranscriptionError(
+                "PODARCHIVE_DASK_SCHEDULER is set but dask.distributed is not installed: pip install 'podarchive[dask]'"
+            ) from exc
         self.settings, self.options = settings, options
-        self.client = Client(settings.dask_scheduler, timeout=30, set_as_default=False)
+        # distributed leaves Client.__init__, Future.cancel and Client.close unannotated.
+        self.client = Client(settings.dask_scheduler, timeout=30, set_as_default=False)  # type: ignore[no-untyped-call]
 
     def job_for(self, key: int, path: Path, duration: float, **hints: Any) -> TranscribeJob:
         """Workers may be other machines: send the audio itself."""
         # Workers' cache_dir is their own; the setting names a path that exists on each.
-        return TranscribeJob(key=key, options=self.options, cache_dir=str(self.settings.cache_dir),
-                             duration=duration, audio_bytes=path.read_bytes(), suffix=path.suffix,
-                             **hints)
+        return TranscribeJob(
+            key=key,
+            options=self.options,
+            cache_dir=str(self.settings.cache_dir),
+            duration=duration,
+            audio_bytes=path.read_bytes(),
+            suffix=path.suffix,
+            **hints,
+        )
 
     def transcribe(self, job: TranscribeJob, timeout: float, progress: Progress | None) -> Transcript:
         """Submit, wait up to `timeout`, and turn worker loss into JobFailed."""
@@ -280,7 +296,7 @@ class DaskExecutor:
         try:
             result: Transcript = fut.result(timeout=timeout)
         except (DaskTimeout, FutureTimeout, TimeoutError) as exc:
-            fut.cancel()
+            fut.cancel()  # type: ignore[no-untyped-call]
             raise JobFailed(f"dask job hung: no result after {timeout:.0f} s; cancelled") from exc
         except FutureCancelledError as exc:
             raise JobFailed(f"dask job cancelled: {exc}") from exc
@@ -294,15 +310,20 @@ class DaskExecutor:
 
     def close(self) -> None:
         """Disconnect (the cluster keeps running)."""
-        self.client.close()
+        self.client.close()  # type: ignore[no-untyped-call]
 
 
 def make_executor(settings: Settings) -> LocalProcessExecutor | DaskExecutor:
     """A Dask executor when a scheduler address is set, else local child processes."""
     options = EngineOptions(
-        model=settings.model, device=settings.device, compute_type=settings.compute_type,
-        threads=settings.threads, batch_size=settings.batch_size, beam_size=settings.beam_size,
-        chunk_seconds=settings.chunk_seconds, rerun_suspect=settings.rerun_suspect,
+        model=settings.model,
+        device=settings.device,
+        compute_type=settings.compute_type,
+        threads=settings.threads,
+        batch_size=settings.batch_size,
+        beam_size=settings.beam_size,
+        chunk_seconds=settings.chunk_seconds,
+        rerun_suspect=settings.rerun_suspect,
         switch_languages=tuple(sorted(settings.switch_languages)),
     )
     if settings.dask_scheduler:

@@ -48,8 +48,12 @@ def export_opml(archive: Archive) -> bytes:
 
 
 def change_feed_settings(
-    session: Session, feed_id: int, *, language: str | None = None,
-    publish_transcripts: bool | None = None, prefer_asr: bool | None = None,
+    session: Session,
+    feed_id: int,
+    *,
+    language: str | None = None,
+    publish_transcripts: bool | None = None,
+    prefer_asr: bool | None = None,
 ) -> list[str]:
     """Apply the per-show settings given (None: leave; language "auto": detect); one line per change."""
     feed = session.get(Feed, feed_id)
@@ -65,15 +69,21 @@ def change_feed_settings(
             old, feed.language = feed.language, new
             # The episode index shows the show's language for episodes without their own.
             queued = outbox.queue_feed_episodes(session, feed.id)
-            changes.append(f"language: {old or 'auto'} -> {new or 'auto'} "
-                           f"(for episodes transcribed from now on; {queued} queued for the search index)")
+            changes.append(
+                f"language: {old or 'auto'} -> {new or 'auto'} "
+                f"(for episodes transcribed from now on; {queued} queued for the search index)"
+            )
     if publish_transcripts is not None and publish_transcripts != feed.publish_transcripts:
         queued = outbox.set_feed_publishing(session, feed, publish_transcripts)
-        changes.append(f"publish_transcripts: {_yes(not publish_transcripts)} -> {_yes(publish_transcripts)} "
-                       f"({queued} episodes queued for the search index)")
+        changes.append(
+            f"publish_transcripts: {_yes(not publish_transcripts)} -> {_yes(publish_transcripts)} "
+            f"({queued} episodes queued for the search index)"
+        )
     if prefer_asr is not None and prefer_asr != feed.prefer_asr:
         feed.prefer_asr = prefer_asr
-        changes.append(f"prefer_asr: {_yes(not prefer_asr)} -> {_yes(prefer_asr)} (for episodes transcribed from now on)")
+        changes.append(
+            f"prefer_asr: {_yes(not prefer_asr)} -> {_yes(prefer_asr)} (for episodes transcribed from now on)"
+        )
     session.flush()
     return changes
 

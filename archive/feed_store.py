@@ -37,9 +37,7 @@ def list_feeds(session: Session) -> list[Feed]:
 
 def feeds_due(session: Session, now: datetime, feed_id: int | None = None) -> list[Feed]:
     """Active feeds whose next poll time has come (a 410 "gone" feed never is)."""
-    query = select(Feed).where(
-        Feed.status == FEED_ACTIVE, (Feed.next_poll_at.is_(None)) | (Feed.next_poll_at <= now)
-    )
+    query = select(Feed).where(Feed.status == FEED_ACTIVE, (Feed.next_poll_at.is_(None)) | (Feed.next_poll_at <= now))
     if feed_id is not None:
         query = query.where(Feed.id == feed_id)
     return list(session.scalars(query.order_by(Feed.id)))
@@ -62,7 +60,9 @@ def record_feed_unchanged(
     feed.next_poll_at = now + poll_interval
 
 
-def record_feed_error(session: Session, feed: Feed, message: str, now: datetime, retry_after: float | None = None) -> None:
+def record_feed_error(
+    session: Session, feed: Feed, message: str, now: datetime, retry_after: float | None = None
+) -> None:
     """A failed poll: counted, explained, and backed off."""
     feed.last_polled_at = now
     feed.error_count += 1
@@ -81,17 +81,22 @@ def record_feed_gone(session: Session, feed: Feed, message: str, now: datetime) 
 
 def feed_episodes(session: Session, feed_id: int) -> list[Episode]:
     """A feed's episodes, newest first."""
-    return list(session.scalars(
-        select(Episode).where(Episode.feed_id == feed_id)
-        .order_by(Episode.published_at.desc().nulls_last(), Episode.id)
-    ))
+    return list(
+        session.scalars(
+            select(Episode)
+            .where(Episode.feed_id == feed_id)
+            .order_by(Episode.published_at.desc().nulls_last(), Episode.id)
+        )
+    )
 
 
 def flagged_episodes(session: Session) -> list[Episode]:
     """Episodes an operator should look at (e.g. a known guid that changed enclosure)."""
-    return list(session.scalars(
-        select(Episode).where(Episode.flag.is_not(None)).options(selectinload(Episode.feed)).order_by(Episode.id)
-    ))
+    return list(
+        session.scalars(
+            select(Episode).where(Episode.flag.is_not(None)).options(selectinload(Episode.feed)).order_by(Episode.id)
+        )
+    )
 
 
 def poll_soon(session: Session, feed_id: int | None = None) -> int:
@@ -142,8 +147,18 @@ def feed_health(session: Session) -> list[FeedHealth]:
     )
     return [
         FeedHealth(
-            f.id, f.url, f.title, f.language, f.language_hint, f.status, f.last_success_at,
-            f.next_poll_at, f.error_count, f.last_error, int(n), int(nf),
+            f.id,
+            f.url,
+            f.title,
+            f.language,
+            f.language_hint,
+            f.status,
+            f.last_success_at,
+            f.next_poll_at,
+            f.error_count,
+            f.last_error,
+            int(n),
+            int(nf),
         )
         for f, n, nf in rows
     ]
@@ -173,7 +188,9 @@ def record_feed_parsed(
 
     existing = {
         e.guid: e
-        for e in session.scalars(select(Episode).where(Episode.feed_id == feed.id).options(selectinload(Episode.people)))
+        for e in session.scalars(
+            select(Episode).where(Episode.feed_id == feed.id).options(selectinload(Episode.people))
+        )
     }
     new = 0
     for entry in parsed.entries:

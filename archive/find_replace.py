@@ -64,7 +64,10 @@ def _candidates(session: Session, query: Query) -> list[int]:
     """Episodes whose machine text or any revision might match (a coarse filter before the exact one)."""
     needle = query.find
     if query.case_sensitive:
-        seg_hit, rev_hit = Segment.text.contains(needle, autoescape=True), Revision.segments_json.contains(needle, autoescape=True)
+        seg_hit, rev_hit = (
+            Segment.text.contains(needle, autoescape=True),
+            Revision.segments_json.contains(needle, autoescape=True),
+        )
     elif needle.isascii():
         # SQLite's lower() folds ASCII only, hence the isascii() guard.
         low = needle.lower()
@@ -74,9 +77,11 @@ def _candidates(session: Session, query: Query) -> list[int]:
         return list(session.scalars(select(Transcript.episode_id).distinct().order_by(Transcript.episode_id)))
     machine = select(Transcript.episode_id).join(Segment, Segment.transcript_id == Transcript.id).where(seg_hit)
     revised = select(Revision.episode_id).where(rev_hit)
-    return list(session.scalars(
-        select(Episode.id).where(or_(Episode.id.in_(machine), Episode.id.in_(revised))).order_by(Episode.id)
-    ))
+    return list(
+        session.scalars(
+            select(Episode.id).where(or_(Episode.id.in_(machine), Episode.id.in_(revised))).order_by(Episode.id)
+        )
+    )
 
 
 def preview(session: Session, query: Query, feed_id: int | None = None) -> list[EpisodePlan]:

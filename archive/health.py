@@ -91,24 +91,24 @@ def status(session: Session) -> Status:
     st = Status()
     st.feeds = session.scalar(select(func.count(Feed.id))) or 0
     st.episodes = session.scalar(select(func.count(Episode.id))) or 0
-    st.awaiting_download = session.scalar(
-        select(func.count(Episode.id)).outerjoin(AudioFile)
-        .where(AudioFile.id.is_(None), Episode.enclosure_url.is_not(None))
-    ) or 0
-    st.awaiting_transcript = session.scalar(
-        select(func.count(Episode.id)).join(AudioFile).where(~has_transcript)
-    ) or 0
-    st.backlog_audio_seconds = float(session.scalar(
-        select(func.coalesce(func.sum(AudioFile.duration), 0.0)).join(Episode).where(~has_transcript)
-    ) or 0.0)
+    st.awaiting_download = (
+        session.scalar(
+            select(func.count(Episode.id))
+            .outerjoin(AudioFile)
+            .where(AudioFile.id.is_(None), Episode.enclosure_url.is_not(None))
+        )
+        or 0
+    )
+    st.awaiting_transcript = session.scalar(select(func.count(Episode.id)).join(AudioFile).where(~has_transcript)) or 0
+    st.backlog_audio_seconds = float(
+        session.scalar(select(func.coalesce(func.sum(AudioFile.duration), 0.0)).join(Episode).where(~has_transcript))
+        or 0.0
+    )
     st.transcribed = session.scalar(select(func.count(Episode.id)).where(has_transcript)) or 0
-    st.episodes_failing = session.scalar(
-        select(func.count(Episode.id)).where(Episode.last_error.is_not(None))
-    ) or 0
+    st.episodes_failing = session.scalar(select(func.count(Episode.id)).where(Episode.last_error.is_not(None))) or 0
     st.index_ops_queued = session.scalar(select(func.count(IndexOutbox.id))) or 0
     audio, taken = session.execute(
-        select(func.sum(Transcript.duration), func.sum(Transcript.seconds_taken))
-        .where(Transcript.seconds_taken > 0)
+        select(func.sum(Transcript.duration), func.sum(Transcript.seconds_taken)).where(Transcript.seconds_taken > 0)
     ).one()
     st.speed_x_realtime = float(audio) / float(taken) if audio and taken else None
     st.failing_feeds = [
@@ -116,14 +116,15 @@ def status(session: Session) -> Status:
         for f in session.scalars(select(Feed).where(Feed.error_count > 0).order_by(Feed.id))
     ]
     st.failing_chapters = [
-        (eid, error or "") for eid, error in session.execute(
-            select(Episode.id, Episode.chapters_error).where(Episode.chapters_error.is_not(None))
-            .order_by(Episode.id.desc()).limit(MAX_LISTED)
+        (eid, error or "")
+        for eid, error in session.execute(
+            select(Episode.id, Episode.chapters_error)
+            .where(Episode.chapters_error.is_not(None))
+            .order_by(Episode.id.desc())
+            .limit(MAX_LISTED)
         )
     ]
-    latest = (
-        select(StageRun.stage, func.max(StageRun.id).label("id")).group_by(StageRun.stage).subquery()
-    )
+    latest = select(StageRun.stage, func.max(StageRun.id).label("id")).group_by(StageRun.stage).subquery()
     st.last_runs = [
         LastRun(r.stage, r.started_at, r.finished_at, r.done, r.failed)
         for r in session.scalars(select(StageRun).join(latest, StageRun.id == latest.c.id).order_by(StageRun.stage))
@@ -193,7 +194,9 @@ def check_disk(settings: Settings) -> Check:
 def check_migrations(current: str | None, head: str | None) -> Check:
     """The database schema is at the newest revision."""
     if current != head:
-        return Check("migrations", False, f"database at {current}, code at {head}", "run any podarchive command to migrate")
+        return Check(
+            "migrations", False, f"database at {current}, code at {head}", "run any podarchive command to migrate"
+        )
     return Check("migrations", True, f"at {head}")
 
 

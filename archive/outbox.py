@@ -66,20 +66,34 @@ def public_passages(session: Session, episode_id: int) -> list[Passage]:
         languages = {seg.position: seg.language for seg in transcript.segments}
         return [
             Passage(
-                episode_id=episode.id, feed_id=episode.feed_id, position=p.position,
-                start=p.start, end=p.end, text=p.text, speaker=p.speaker,
-                language=languages.get(p.position) or transcript.language, published=episode.published_at,
-                episode_title=episode.title, feed_title=episode.feed.title,
+                episode_id=episode.id,
+                feed_id=episode.feed_id,
+                position=p.position,
+                start=p.start,
+                end=p.end,
+                text=p.text,
+                speaker=p.speaker,
+                language=languages.get(p.position) or transcript.language,
+                published=episode.published_at,
+                episode_title=episode.title,
+                feed_title=episode.feed.title,
             )
             for p in published
             if p.text.strip()
         ]
     return [
         Passage(
-            episode_id=episode.id, feed_id=episode.feed_id, position=seg.position,
-            start=seg.start, end=seg.end, text=seg.text, speaker=seg.speaker,
-            language=seg.language or transcript.language, published=episode.published_at,
-            episode_title=episode.title, feed_title=episode.feed.title,
+            episode_id=episode.id,
+            feed_id=episode.feed_id,
+            position=seg.position,
+            start=seg.start,
+            end=seg.end,
+            text=seg.text,
+            speaker=seg.speaker,
+            language=seg.language or transcript.language,
+            published=episode.published_at,
+            episode_title=episode.title,
+            feed_title=episode.feed.title,
         )
         for seg in transcript.segments
         if seg.text.strip()
@@ -113,12 +127,17 @@ def episode_entry(session: Session, episode_id: int) -> EpisodeEntry | None:
     if episode is None:
         return None
     newest = session.execute(
-        select(Transcript.id, Transcript.language).where(Transcript.episode_id == episode_id)
-        .order_by(Transcript.version.desc()).limit(1)
+        select(Transcript.id, Transcript.language)
+        .where(Transcript.episode_id == episode_id)
+        .order_by(Transcript.version.desc())
+        .limit(1)
     ).first()
     return EpisodeEntry(
-        episode_id=episode.id, feed_id=episode.feed_id, title=episode.title,
-        description=plain_text(episode.description_html), show=episode.feed.title,
+        episode_id=episode.id,
+        feed_id=episode.feed_id,
+        title=episode.title,
+        description=plain_text(episode.description_html),
+        show=episode.feed.title,
         # A show added without a language has it only on the transcript (detected).
         language=episode.language or episode.feed.language or (newest.language if newest else None),
         published=episode.published_at,
@@ -128,19 +147,25 @@ def episode_entry(session: Session, episode_id: int) -> EpisodeEntry | None:
 
 def episode_guests(session: Session, episode: Episode, transcript_id: int | None) -> tuple[str, ...]:
     """The episode's people as readers see them: podcast:person credits, then speakers named in the public text."""
-    names: list[str | None] = list(session.scalars(
-        select(EpisodePerson.name).where(EpisodePerson.episode_id == episode.id).order_by(EpisodePerson.position)
-    ))
+    names: list[str | None] = list(
+        session.scalars(
+            select(EpisodePerson.name).where(EpisodePerson.episode_id == episode.id).order_by(EpisodePerson.position)
+        )
+    )
     state, revision = editing.public_revision(session, episode.id)
     if revision is not None:
         # Kept by editing.publish from the published revision; a draft's names never get here.
         names += session.scalars(
-            select(PublishedSpeaker.name).where(PublishedSpeaker.episode_id == episode.id).order_by(PublishedSpeaker.name)
+            select(PublishedSpeaker.name)
+            .where(PublishedSpeaker.episode_id == episode.id)
+            .order_by(PublishedSpeaker.name)
         )
     elif transcript_id is not None and editing.machine_text_public(state, episode.feed.publish_transcripts):
         names += session.scalars(
-            select(Segment.speaker).where(Segment.transcript_id == transcript_id, Segment.speaker.is_not(None))
-            .group_by(Segment.speaker).order_by(func.min(Segment.position))
+            select(Segment.speaker)
+            .where(Segment.transcript_id == transcript_id, Segment.speaker.is_not(None))
+            .group_by(Segment.speaker)
+            .order_by(func.min(Segment.position))
         )
     seen: dict[str, str] = {}
     for name in names:

@@ -5,12 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Exists, Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from archive import editing, revisions
 from archive.schema import (
-    AudioFile, Episode, EpisodePerson, Feed, PublishedSpeaker, Revision, Segment, Transcript, Word,
+    AudioFile,
+    Episode,
+    EpisodePerson,
+    Feed,
+    PublishedSpeaker,
+    Revision,
+    Segment,
+    Transcript,
+    Word,
 )
 from transcribe import Segment as SegmentResult
 from transcribe import Transcript as TranscriptResult
@@ -84,13 +92,13 @@ class TranscriptView:
 
     @property
     def kind(self) -> str:
-        """"reviewed", "publisher" or "machine": what the reader is told about the text."""
+        """ "reviewed", "publisher" or "machine": what the reader is told about the text."""
         if self.origin in REVIEWED_ORIGINS:
             return "reviewed"
         return "publisher" if self.origin == "publisher" else "machine"
 
 
-def _has_transcript():  # type: ignore[no-untyped-def]
+def _has_transcript() -> Exists:
     return select(Transcript.id).where(Transcript.episode_id == Episode.id).exists()
 
 
@@ -140,10 +148,15 @@ def speakers(session: Session, limit: int = 200) -> list[tuple[str, int]]:
     """Named voices (transcript speakers and podcast:person credits) and in how many episodes each appears."""
     by_name: dict[str, set[int]] = {}
     rows = session.execute(
-        select(Segment.speaker, Transcript.episode_id).distinct()
+        select(Segment.speaker, Transcript.episode_id)
+        .distinct()
         .join(Transcript, Transcript.id == Segment.transcript_id)
-        .where(Segment.speaker.is_not(None), Segment.speaker != "", Transcript.id.in_(_current_ids()),
-               Transcript.episode_id.not_in(editing.decided_episodes()))
+        .where(
+            Segment.speaker.is_not(None),
+            Segment.speaker != "",
+            Transcript.id.in_(_current_ids()),
+            Transcript.episode_id.not_in(editing.decided_episodes()),
+        )
     )
     for speaker, episode_id in rows:
         if speaker:
@@ -159,15 +172,23 @@ def speakers(session: Session, limit: int = 200) -> list[tuple[str, int]]:
 
 def episode_people(session: Session, episode_id: int) -> list[tuple[str, str | None]]:
     """The podcast:person credits of an episode: (name, role)."""
-    return [(n, r) for n, r in session.execute(
-        select(EpisodePerson.name, EpisodePerson.role)
-        .where(EpisodePerson.episode_id == episode_id).order_by(EpisodePerson.position)
-    )]
+    return [
+        (n, r)
+        for n, r in session.execute(
+            select(EpisodePerson.name, EpisodePerson.role)
+            .where(EpisodePerson.episode_id == episode_id)
+            .order_by(EpisodePerson.position)
+        )
+    ]
 
 
-def _current_ids():  # type: ignore[no-untyped-def]
+def _current_ids() -> Select[int]:
     """Ids of each episode's newest transcript version."""
-    newest = select(Transcript.episode_id, func.max(Transcript.version).label("v")).group_by(Transcript.episode_id).subquery()
+    newest = (
+        select(Transcript.episode_id, func.max(Transcript.version).label("v"))
+        .group_by(Transcript.episode_id)
+        .subquery()
+    )
     return select(Transcript.id).join(
         newest, (Transcript.episode_id == newest.c.episode_id) & (Transcript.version == newest.c.v)
     )
@@ -178,12 +199,17 @@ def speaker_episodes(session: Session, name: str) -> list[EpisodeCard]:
     spoke = (
         select(Transcript.episode_id)
         .join(Segment, Segment.transcript_id == Transcript.id)
-        .where(Segment.speaker == name, Transcript.id.in_(_current_ids()),
-               Transcript.episode_id.not_in(editing.decided_episodes()))
+        .where(
+            Segment.speaker == name,
+            Transcript.id.in_(_current_ids()),
+            Transcript.episode_id.not_in(editing.decided_episodes()),
+        )
     )
     credited = select(EpisodePerson.episode_id).where(EpisodePerson.name == name)
     named = select(PublishedSpeaker.episode_id).where(PublishedSpeaker.name == name)
-    return _cards(session, select(Episode).where(Episode.id.in_(spoke) | Episode.id.in_(credited) | Episode.id.in_(named)))
+    return _cards(
+        session, select(Episode).where(Episode.id.in_(spoke) | Episode.id.in_(credited) | Episode.id.in_(named))
+    )
 
 
 def current_transcript(session: Session, episode_id: int) -> TranscriptView | None:
@@ -193,10 +219,18 @@ def current_transcript(session: Session, episode_id: int) -> TranscriptView | No
     version if the show publishes machine text and no editor withdrew it; else None.
     """
     t = session.execute(
-        select(Transcript.id, Transcript.version, Transcript.language, Transcript.model,
-               Transcript.origin, Transcript.created_at, Transcript.duration)
+        select(
+            Transcript.id,
+            Transcript.version,
+            Transcript.language,
+            Transcript.model,
+            Transcript.origin,
+            Transcript.created_at,
+            Transcript.duration,
+        )
         .where(Transcript.episode_id == episode_id)
-        .order_by(Transcript.version.desc()).limit(1)
+        .order_by(Transcript.version.desc())
+        .limit(1)
     ).first()
     if t is None:
         return None
@@ -216,8 +250,9 @@ def transcript_passages(session: Session, view: TranscriptView) -> tuple[Passage
         revision = session.get(Revision, view.revision_id)
         snapshot = revisions.loads(revision.segments_json) if revision is not None else ()
         return tuple(
-            PassageView(p.position, p.start, p.end, p.text, p.speaker,
-                        tuple(WordView(w.start, w.end, w.text) for w in p.words))
+            PassageView(
+                p.position, p.start, p.end, p.text, p.speaker, tuple(WordView(w.start, w.end, w.text) for w in p.words)
+            )
             for p in snapshot
         )
     transcript_id = view.id
@@ -258,7 +293,10 @@ def transcript_result(session: Session, episode_id: int) -> TranscriptResult | N
         language=view.language,
         segments=tuple(
             SegmentResult(
-                start=p.start, end=p.end, text=p.text, speaker=p.speaker,
+                start=p.start,
+                end=p.end,
+                text=p.text,
+                speaker=p.speaker,
                 words=tuple(WordResult(w.start, w.end, w.text, 1.0) for w in p.words),
             )
             for p in view.passages
@@ -272,8 +310,7 @@ def transcript_result(session: Session, episode_id: int) -> TranscriptResult | N
 def published_episode(session: Session, episode_id: int) -> Episode | None:
     """One episode with its feed and audio loaded."""
     return session.scalar(
-        select(Episode).where(Episode.id == episode_id)
-        .options(selectinload(Episode.feed), selectinload(Episode.audio))
+        select(Episode).where(Episode.id == episode_id).options(selectinload(Episode.feed), selectinload(Episode.audio))
     )
 
 
@@ -292,6 +329,11 @@ def feed_items(session: Session, feed_id: int, limit: int = 300) -> list[tuple[E
     states = editing.states(session, [e.id for e, _ in rows])
     show_allows = bool(session.scalar(select(Feed.publish_transcripts).where(Feed.id == feed_id)))
     return [
-        (e, lang if states[e.id] == editing.PUBLISHED or editing.machine_text_public(states[e.id], show_allows) else None)
+        (
+            e,
+            lang
+            if states[e.id] == editing.PUBLISHED or editing.machine_text_public(states[e.id], show_allows)
+            else None,
+        )
         for e, lang in rows
     ]

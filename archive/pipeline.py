@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session
 import feeds
 from archive import chapters, feed_store, health, outbox, retention, store
 from archive.audio import DownloadError, fetch_enclosure
-from archive.polling import PollJob, PollOutcome, fetch_all
 from archive.context import Archive
 from archive.executor import TranscriptionExecutor, deadline_for, make_executor
 from archive.meili import MeiliError
-from archive.search import EpisodeEntry, Passage, SearchUnavailable
+from archive.polling import PollJob, PollOutcome, fetch_all
 from archive.publisher import best_link, fetch_publisher_transcript
+from archive.schema import Episode, Feed, IndexOutbox
+from archive.search import EpisodeEntry, Passage, SearchUnavailable
 from archive.vocabulary import feed_terms, transcript_links, vocabulary_prompt
 from transcribe import TranscriptionError
 
@@ -75,16 +76,14 @@ def poll_feeds(archive: Archive, feed_id: int | None = None, limit: int | None =
             PollJob(f.id, f.url, f.etag, f.last_modified, first_import=f.last_success_at is None)
             for f in feed_store.feeds_due(s, store.now(), feed_id)
         ][:limit]
-    outcomes = fetch_all(
-        jobs, archive.fetch_policy, workers=settings.poll_workers, max_pages=settings.max_feed_pages
-    )
+    outcomes = fetch_all(jobs, archive.fetch_policy, workers=settings.poll_workers, max_pages=settings.max_feed_pages)
     interval = timedelta(minutes=settings.poll_interval_minutes)
     for outcome in outcomes:
         # Database writes stay in this thread: one writer, short transactions.
         done_before, notes_before = report.done, len(report.notes)
         try:
             with archive.db.session() as s:
-                feed = s.get(store.Feed, outcome.job.feed_id)
+                feed = s.get(Feed, outcome.job.feed_id)
                 if feed is not None:
                     _record_poll(s, feed, outcome, interval, report)
         except Exception as exc:  # noqa: BLE001 - one feed's bad data never stops the batch
@@ -94,13 +93,15 @@ def poll_feeds(archive: Archive, feed_id: int | None = None, limit: int | None =
             del report.notes[notes_before:]
             report.failed += 1
             with archive.db.session() as s:
-                feed = s.get(store.Feed, outcome.job.feed_id)
+                feed = s.get(Feed, outcome.job.feed_id)
                 if feed is not None:
-                    feed_store.record_feed_error(s, feed, f"storing the poll failed: {type(exc).__name__}: {exc}", store.now())
+                    feed_store.record_feed_error(
+                        s, feed, f"storing the poll failed: {type(exc).__name__}: {exc}", store.now()
+                    )
     return report
 
 
-def _record_poll(s: Session, feed: store.Feed, outcome: PollOutcome, interval: timedelta, report: StageReport) -> None:
+def _record_poll(s: Session, feed: Feed, outcome: PollOutcome, interval: timedelta, report: StageReport) -> None:
     """Store one feed's poll outcome: health, validators, URL moves, episodes."""
     now, result, fid = store.now(), outcome.result, feed.id
     if outcome.error is not None:
@@ -121,8 +122,13 @@ def _record_poll(s: Session, feed: store.Feed, outcome: PollOutcome, interval: t
         feed_store.record_feed_unchanged(s, feed, now, interval, etag=result.etag, last_modified=result.last_modified)
     else:
         new = feed_store.record_feed_parsed(
-            s, feed, outcome.parsed, etag=result.etag, last_modified=result.last_modified,
-            now=now, poll_interval=interval,
+            s,
+            feed,
+            outcome.parsed,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            now=now,
+            poll_interval=interval,
         )
         report.notes.append(f"feed {fid}: {new} new")
     # After the record: a move that cannot happen leaves its note in last_error.
@@ -151,11 +157,16 @@ def download_episodes(archive: Archive, limit: int | None = None) -> StageReport
             report.failed += 1
             continue
         with archive.db.session() as s:
-            episode = s.get(store.Episode, episode_id)
+            episode = s.get(Episode, episode_id)
             if episode is not None:
                 store.save_audio(
-                    s, episode, path=stored.path, content_type=stored.content_type,
-                    size=stored.size, sha256=stored.sha256, duration=stored.duration,
+                    s,
+                    episode,
+                    path=stored.path,
+                    content_type=stored.content_type,
+                    size=stored.size,
+                    sha256=stored.sha256,
+                    duration=stored.duration,
                 )
         report.done += 1
     # A chapters file is one small fetch per episode; its failures stay on the episode's
@@ -177,11 +188,16 @@ def transcribe_episodes(
     settings = archive.settings
     with archive.db.session() as s:
         work = [
-            (e.id, settings.audio_dir / e.audio.path, e.audio.duration, e.language or e.feed.language,
-             vocabulary_prompt(feed_terms(s, e.feed_id)),
-             [] if e.feed.prefer_asr else [
-                 feeds.TranscriptLink(k.url, k.type, k.language, k.rel) for k in transcript_links(s, e.id)
-             ])
+            (
+                e.id,
+                settings.audio_dir / e.audio.path,
+                e.audio.duration,
+                e.language or e.feed.language,
+                vocabulary_prompt(feed_terms(s, e.feed_id)),
+                []
+                if e.feed.prefer_asr
+                else [feeds.TranscriptLink(k.url, k.type, k.language, k.rel) for k in transcript_links(s, e.id)],
+            )
             for e in store.episodes_needing_transcript(s, store.now(), settings.max_attempts, limit)
             if e.audio is not None
         ]
@@ -204,7 +220,7 @@ def transcribe_episodes(
             remaining.append(item)
             continue
         with archive.db.session() as s:
-            episode = s.get(store.Episode, episode_id)
+            episode = s.get(Episode, episode_id)
             if episode is not None:
                 store.save_transcript(s, episode, published, time.monotonic() - started)
         report.done += 1
@@ -240,11 +256,16 @@ def transcribe_episodes(
                 continue
             taken = time.monotonic() - started
             with archive.db.session() as s:
-                episode = s.get(store.Episode, episode_id)
+                episode = s.get(Episode, episode_id)
                 if episode is not None:
                     store.save_transcript(s, episode, result, taken)
-            log.info("transcribed episode=%s seconds=%.1f audio=%.1f reruns=%d",
-                     episode_id, taken, result.duration, result.reruns)
+            log.info(
+                "transcribed episode=%s seconds=%.1f audio=%.1f reruns=%d",
+                episode_id,
+                taken,
+                result.duration,
+                result.reruns,
+            )
             report.done += 1
     finally:
         if own:
@@ -280,7 +301,7 @@ def index_episodes(archive: Archive, limit: int | None = None) -> StageReport:
             report.failed += len(jobs) - n
             break
         with archive.db.session() as s:
-            rows = [r for r in (s.get(store.IndexOutbox, rid) for rid in row_ids) if r is not None]
+            rows = [r for r in (s.get(IndexOutbox, rid) for rid in row_ids) if r is not None]
             outbox.complete_index_work(s, rows)
         report.done += 1
     return report
@@ -309,14 +330,14 @@ def reindex_all(archive: Archive) -> int:
 def _episode_failed(archive: Archive, episode_id: int, stage: str, message: str) -> None:
     log.warning("%s failed episode=%s error=%s", stage, episode_id, message)
     with archive.db.session() as s:
-        episode = s.get(store.Episode, episode_id)
+        episode = s.get(Episode, episode_id)
         if episode is not None:
             store.record_episode_error(s, episode, stage, message, store.now())
 
 
 def _index_failed(archive: Archive, row_ids: list[int], message: str) -> None:
     with archive.db.session() as s:
-        rows = [r for r in (s.get(store.IndexOutbox, rid) for rid in row_ids) if r is not None]
+        rows = [r for r in (s.get(IndexOutbox, rid) for rid in row_ids) if r is not None]
         outbox.fail_index_work(s, rows, message, store.now())
 
 

@@ -26,10 +26,18 @@ class EpisodeProgress:
             self.close()
             self.episodes += 1
             cols, rows = _size(self.stream)
-            self._bar = tqdm(total=round(total, 1), unit="s", unit_scale=False, leave=True,
-                             desc=f"episode {self.episodes}", file=self.stream, ncols=cols, nrows=rows,
-                             bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s audio "
-                                        "[{elapsed}<{remaining}{postfix}]")
+            self._bar = tqdm(
+                total=round(total, 1),
+                unit="s",
+                unit_scale=False,
+                leave=True,
+                desc=f"episode {self.episodes}",
+                file=self.stream,
+                ncols=cols,
+                nrows=rows,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s audio "
+                "[{elapsed}<{remaining}{postfix}]",
+            )
             self._started = time.monotonic()
         elapsed = max(time.monotonic() - self._started, 1e-6)
         self._bar.n = round(min(done, total), 1)

@@ -72,5 +72,10 @@ def fetch_publisher_transcript(
     parsed = parse_publisher(result.content, link.type, duration)
     if not parsed.segments:
         raise TranscriptFormatError(f"{link.url}: no cues")
-    return replace(parsed, language=link.language or language or "", duration=duration or parsed.duration,
-                   model="", source_url=result.url)
+    return replace(
+        parsed,
+        language=link.language or language or "",
+        duration=duration or parsed.duration,
+        model="",
+        source_url=result.url,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 
@@ -57,7 +58,8 @@ def prune_partials(session: Session, audio_dir: Path, max_attempts: int) -> int:
             by_episode.setdefault(int(path.stem), []).append(path)
     if not by_episode:
         return 0
-    rows = session.execute(
+    # The outer join gives None for an episode with no audio row (the select types it as int).
+    rows: Iterable[tuple[int, int, int | None]] = session.execute(
         select(Episode.id, Episode.attempts, AudioFile.id)
         .outerjoin(AudioFile, AudioFile.episode_id == Episode.id)
         .where(Episode.id.in_(list(by_episode)))

@@ -49,34 +49,47 @@ class QueueItem:
 def queue(session: Session, limit: int = 200) -> list[QueueItem]:
     """Episodes whose transcript is machine text or in review, riskiest first."""
     newest = (
-        select(Transcript.episode_id, func.max(Transcript.version).label("v")).group_by(Transcript.episode_id).subquery()
+        select(Transcript.episode_id, func.max(Transcript.version).label("v"))
+        .group_by(Transcript.episode_id)
+        .subquery()
     )
     current = (
         select(Transcript.id, Transcript.episode_id, Transcript.created_at)
         .join(newest, (Transcript.episode_id == newest.c.episode_id) & (Transcript.version == newest.c.v))
         .subquery()
     )
-    risky = or_(
-        Segment.flags.is_not(None), Segment.avg_logprob < LOW_LOGPROB, Segment.no_speech_prob > HIGH_NO_SPEECH
-    )
+    risky = or_(Segment.flags.is_not(None), Segment.avg_logprob < LOW_LOGPROB, Segment.no_speech_prob > HIGH_NO_SPEECH)
     seg_stats = (
         select(
-            Segment.transcript_id.label("tid"), func.count(Segment.id).label("n"),
+            Segment.transcript_id.label("tid"),
+            func.count(Segment.id).label("n"),
             func.sum(case((risky, 1), else_=0)).label("risky"),
-        ).group_by(Segment.transcript_id).subquery()
+        )
+        .group_by(Segment.transcript_id)
+        .subquery()
     )
     word_stats = (
         select(
-            Segment.transcript_id.label("tid"), func.count(Word.id).label("n"),
+            Segment.transcript_id.label("tid"),
+            func.count(Word.id).label("n"),
             func.sum(case((Word.probability < LOW_CONFIDENCE, 1), else_=0)).label("low"),
-        ).join(Segment, Segment.id == Word.segment_id).group_by(Segment.transcript_id).subquery()
+        )
+        .join(Segment, Segment.id == Word.segment_id)
+        .group_by(Segment.transcript_id)
+        .subquery()
     )
     state = func.coalesce(Review.state, MACHINE)
     rows = session.execute(
         select(
-            Episode.id, Episode.title, Feed.title, state, current.c.created_at,
-            func.coalesce(seg_stats.c.n, 0), func.coalesce(seg_stats.c.risky, 0),
-            func.coalesce(word_stats.c.n, 0), func.coalesce(word_stats.c.low, 0),
+            Episode.id,
+            Episode.title,
+            Feed.title,
+            state,
+            current.c.created_at,
+            func.coalesce(seg_stats.c.n, 0),
+            func.coalesce(seg_stats.c.risky, 0),
+            func.coalesce(word_stats.c.n, 0),
+            func.coalesce(word_stats.c.low, 0),
         )
         .join(current, current.c.episode_id == Episode.id)
         .join(Feed, Feed.id == Episode.feed_id)

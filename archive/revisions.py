@@ -41,7 +41,11 @@ def from_transcript(transcript: Transcript) -> Snapshot:
     """The machine transcript as a snapshot (revision 0)."""
     return tuple(
         PassageSnap(
-            seg.position, seg.start, seg.end, seg.text.strip(), seg.speaker,
+            seg.position,
+            seg.start,
+            seg.end,
+            seg.text.strip(),
+            seg.speaker,
             tuple(WordSnap(w.start, w.end, w.text.strip(), w.probability) for w in seg.words),
         )
         for seg in transcript.segments
@@ -52,11 +56,18 @@ def dumps(snapshot: Snapshot) -> str:
     """A snapshot as compact JSON for the revisions table."""
     return json.dumps(
         [
-            {"position": p.position, "start": p.start, "end": p.end, "text": p.text, "speaker": p.speaker,
-             "words": [[w.start, w.end, w.text, w.probability] for w in p.words]}
+            {
+                "position": p.position,
+                "start": p.start,
+                "end": p.end,
+                "text": p.text,
+                "speaker": p.speaker,
+                "words": [[w.start, w.end, w.text, w.probability] for w in p.words],
+            }
             for p in snapshot
         ],
-        ensure_ascii=False, separators=(",", ":"),
+        ensure_ascii=False,
+        separators=(",", ":"),
     )
 
 
@@ -64,7 +75,11 @@ def loads(data: str) -> Snapshot:
     """A snapshot back from JSON."""
     return tuple(
         PassageSnap(
-            int(p["position"]), float(p["start"]), float(p["end"]), p["text"], p["speaker"],
+            int(p["position"]),
+            float(p["start"]),
+            float(p["end"]),
+            p["text"],
+            p["speaker"],
             tuple(WordSnap(float(a), float(b), t, float(pr)) for a, b, t, pr in p["words"]),
         )
         for p in json.loads(data)
@@ -83,7 +98,8 @@ def clean_text(text: str) -> str:
 def retime(passage: PassageSnap, new_text: str) -> PassageSnap:
     """The passage with new text: unchanged words keep their times, changed words share their span.
 
-    >>> p = PassageSnap(0, 0.0, 3.0, "a b c", None, (WordSnap(0, 1, "a", .9), WordSnap(1, 2, "b", .2), WordSnap(2, 3, "c", .9)))
+    >>> p = PassageSnap(0, 0.0, 3.0, "a b c", None,
+    ...                 (WordSnap(0, 1, "a", .9), WordSnap(1, 2, "b", .2), WordSnap(2, 3, "c", .9)))
     >>> [(w.start, w.end, w.text, w.probability) for w in retime(p, "a x y c").words]
     [(0, 1, 'a', 0.9), (1.0, 1.5, 'x', 1.0), (1.5, 2.0, 'y', 1.0), (2, 3, 'c', 0.9)]
     """
@@ -114,7 +130,9 @@ def retime(passage: PassageSnap, new_text: str) -> PassageSnap:
     return replace(passage, text=text, words=tuple(words))
 
 
-def with_passage(snapshot: Snapshot, position: int, text: str | None = None, speaker: str | None | bool = False) -> Snapshot:
+def with_passage(
+    snapshot: Snapshot, position: int, text: str | None = None, speaker: str | None | bool = False
+) -> Snapshot:
     """The snapshot with one passage's text and/or speaker changed (speaker False: unchanged)."""
     out = []
     for p in snapshot:

@@ -113,15 +113,11 @@ class Episode(Base):
 
     feed: Mapped[Feed] = relationship(back_populates="episodes")
     audio: Mapped[AudioFile | None] = relationship(back_populates="episode", uselist=False)
-    transcripts: Mapped[list[Transcript]] = relationship(
-        back_populates="episode", order_by="Transcript.version"
-    )
+    transcripts: Mapped[list[Transcript]] = relationship(back_populates="episode", order_by="Transcript.version")
     transcript_links: Mapped[list[EpisodeTranscriptLink]] = relationship(
         order_by="EpisodeTranscriptLink.id", cascade="all, delete-orphan"
     )
-    people: Mapped[list[EpisodePerson]] = relationship(
-        order_by="EpisodePerson.position", cascade="all, delete-orphan"
-    )
+    people: Mapped[list[EpisodePerson]] = relationship(order_by="EpisodePerson.position", cascade="all, delete-orphan")
     chapters: Mapped[list[EpisodeChapter]] = relationship(
         order_by="EpisodeChapter.position", cascade="all, delete-orphan"
     )
@@ -131,9 +127,7 @@ class AudioFile(Base):
     __tablename__ = "audio_files"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    episode_id: Mapped[int] = mapped_column(
-        ForeignKey("episodes.id", ondelete="CASCADE"), unique=True
-    )
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), unique=True)
     # Relative to the audio store; always a name podarchive chose.
     path: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(64))
@@ -154,9 +148,7 @@ class Transcript(Base):
     __table_args__ = (UniqueConstraint("episode_id", "version"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    episode_id: Mapped[int] = mapped_column(
-        ForeignKey("episodes.id", ondelete="CASCADE"), index=True
-    )
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), index=True)
     version: Mapped[int] = mapped_column(Integer)
     language: Mapped[str] = mapped_column(String(16))
     model: Mapped[str] = mapped_column(String(255))

@@ -185,9 +185,14 @@ class SearchIndex:
             # Enqueue everything first, then wait: Meilisearch batches queued additions.
             for task in tasks:
                 self._wait(task, REBUILD_TIMEOUT_MS, interval_ms=250)
-            self._wait(self.client.swap_indexes([
-                {"indexes": [self.passages_uid, next_p]}, {"indexes": [self.episodes_uid, next_e]},
-            ]))
+            self._wait(
+                self.client.swap_indexes(
+                    [
+                        {"indexes": [self.passages_uid, next_p]},
+                        {"indexes": [self.episodes_uid, next_e]},
+                    ]
+                )
+            )
         except (MeilisearchError, OSError) as exc:
             raise SearchUnavailable(str(exc)) from exc
         for uid in (next_p, next_e):

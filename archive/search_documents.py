@@ -100,7 +100,10 @@ class Filters:
     episode_id: int | None = None
 
     def expressions(self, speaker_field: str = "speaker") -> list[str]:
-        """Meilisearch filter expressions (the speaker as `speaker_field`), values quoted so no input can change the filter."""
+        """Meilisearch filter expressions (the speaker as `speaker_field`).
+
+        Values are quoted so no input can change the filter.
+        """
         out = []
         for name, value in (("show", self.show), (speaker_field, self.speaker), ("language", self.language)):
             if value:

@@ -41,8 +41,7 @@ def transcription_speed(session: Session) -> Series:
     audio: dict[str, float] = defaultdict(float)
     taken: dict[str, float] = defaultdict(float)
     rows = session.execute(
-        select(Transcript.created_at, Transcript.duration, Transcript.seconds_taken)
-        .where(Transcript.seconds_taken > 0)
+        select(Transcript.created_at, Transcript.duration, Transcript.seconds_taken).where(Transcript.seconds_taken > 0)
     )
     for created, duration, seconds in rows:
         day = f"{created:%Y-%m-%d}"

@@ -31,7 +31,8 @@ def backoff(attempts: int, now: datetime, retry_after: float | None = None) -> d
     if retry_after is not None and retry_after > 0:
         return now + min(timedelta(seconds=retry_after), BACKOFF_CAP)
     # Jitter spreads retries of feeds that failed together; the cap holds after it.
-    delay = BACKOFF_BASE * (2 ** min(max(attempts - 1, 0), 20)) * random.uniform(0.8, 1.2)
+    factor: int = 2 ** min(max(attempts - 1, 0), 20)  # a non-negative power of 2: an int
+    delay = BACKOFF_BASE * factor * random.uniform(0.8, 1.2)
     return now + min(delay, BACKOFF_CAP)
 
 
@@ -45,7 +46,9 @@ def _workable(query, now: datetime, max_attempts: int):  # type: ignore[no-untyp
     )
 
 
-def episodes_needing_download(session: Session, now: datetime, max_attempts: int, limit: int | None = None) -> list[Episode]:
+def episodes_needing_download(
+    session: Session, now: datetime, max_attempts: int, limit: int | None = None
+) -> list[Episode]:
     """Episodes with an enclosure and no stored audio, not waiting out a backoff."""
     query = (
         select(Episode)
@@ -56,7 +59,9 @@ def episodes_needing_download(session: Session, now: datetime, max_attempts: int
     return list(session.scalars(_workable(query, now, max_attempts).limit(limit)))
 
 
-def episodes_needing_transcript(session: Session, now: datetime, max_attempts: int, limit: int | None = None) -> list[Episode]:
+def episodes_needing_transcript(
+    session: Session, now: datetime, max_attempts: int, limit: int | None = None
+) -> list[Episode]:
     """Episodes with audio and no transcript yet."""
     has_transcript = select(Transcript.id).where(Transcript.episode_id == Episode.id).exists()
     query = (
@@ -83,11 +88,17 @@ def clear_episode_error(episode: Episode) -> None:
     episode.attempts = 0
 
 
-def save_audio(session: Session, episode: Episode, *, path: str, content_type: str, size: int, sha256: str, duration: float) -> AudioFile:
+def save_audio(
+    session: Session, episode: Episode, *, path: str, content_type: str, size: int, sha256: str, duration: float
+) -> AudioFile:
     """Record the stored enclosure."""
     audio = AudioFile(
-        episode_id=episode.id, path=path, content_type=content_type,
-        size=size, sha256=sha256, duration=duration,
+        episode_id=episode.id,
+        path=path,
+        content_type=content_type,
+        size=size,
+        sha256=sha256,
+        duration=duration,
     )
     session.add(audio)
     clear_episode_error(episode)
@@ -99,17 +110,30 @@ def save_transcript(session: Session, episode: Episode, result: TranscriptResult
     """Store a new immutable transcript version and queue it for indexing, in one transaction."""
     version = (session.scalar(select(func.max(Transcript.version)).where(Transcript.episode_id == episode.id)) or 0) + 1
     transcript = Transcript(
-        episode_id=episode.id, version=version, language=_fit(result.language, 16) or "",
-        model=result.model, origin=result.origin, duration=result.duration,
-        seconds_taken=seconds_taken, reruns=result.reruns, prompt=result.prompt,
+        episode_id=episode.id,
+        version=version,
+        language=_fit(result.language, 16) or "",
+        model=result.model,
+        origin=result.origin,
+        duration=result.duration,
+        seconds_taken=seconds_taken,
+        reruns=result.reruns,
+        prompt=result.prompt,
         source_url=result.source_url,
     )
     for i, seg in enumerate(result.segments):
         row = Segment(
-            position=i, start=seg.start, end=seg.end, text=_fit(seg.text) or "", speaker=_fit(seg.speaker, 255),
-            language=_fit(seg.language, 16), avg_logprob=seg.avg_logprob,
-            no_speech_prob=seg.no_speech_prob, compression_ratio=seg.compression_ratio,
-            flags=seg.flags, rerun=seg.rerun,
+            position=i,
+            start=seg.start,
+            end=seg.end,
+            text=_fit(seg.text) or "",
+            speaker=_fit(seg.speaker, 255),
+            language=_fit(seg.language, 16),
+            avg_logprob=seg.avg_logprob,
+            no_speech_prob=seg.no_speech_prob,
+            compression_ratio=seg.compression_ratio,
+            flags=seg.flags,
+            rerun=seg.rerun,
         )
         row.words = [
             Word(position=j, start=w.start, end=w.end, text=_fit(w.text, 255) or "", probability=w.probability)
@@ -140,7 +164,6 @@ def current_transcript(session: Session, episode_id: int) -> Transcript | None:
         .order_by(Transcript.version.desc())
         .limit(1)
     )
-
 
 
 # --- pages ------------------------------------------------------------------
@@ -178,9 +201,7 @@ def latest_episodes(session: Session, limit: int = 30) -> list[EpisodeCard]:
 def get_episode(session: Session, episode_id: int) -> Episode | None:
     """One episode with its feed and audio."""
     return session.scalar(
-        select(Episode)
-        .where(Episode.id == episode_id)
-        .options(selectinload(Episode.feed), selectinload(Episode.audio))
+        select(Episode).where(Episode.id == episode_id).options(selectinload(Episode.feed), selectinload(Episode.audio))
     )
 
 

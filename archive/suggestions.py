@@ -24,8 +24,12 @@ def add(session: Session, episode_id: int, position: int, original: str, text: s
     if not text or text == revisions.clean_text(original):
         raise SuggestionError("the suggestion is empty or the same as the passage")
     row = Suggestion(
-        episode_id=episode_id, position=position, original=original[:MAX_TEXT], text=text,
-        note=" ".join(note.split())[:500], created_at=utcnow(),
+        episode_id=episode_id,
+        position=position,
+        original=original[:MAX_TEXT],
+        text=text,
+        note=" ".join(note.split())[:500],
+        created_at=utcnow(),
     )
     session.add(row)
     session.flush()

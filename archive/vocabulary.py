@@ -34,9 +34,7 @@ def add_terms(session: Session, feed_id: int, terms: list[str]) -> int:
 
 def remove_terms(session: Session, feed_id: int, terms: list[str]) -> int:
     """Remove terms from a feed's vocabulary; returns how many were there."""
-    result = session.execute(
-        delete(FeedTerm).where(FeedTerm.feed_id == feed_id, FeedTerm.term.in_(terms))
-    )
+    result = session.execute(delete(FeedTerm).where(FeedTerm.feed_id == feed_id, FeedTerm.term.in_(terms)))
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -77,7 +75,10 @@ def vocabulary_prompt(terms: list[str]) -> str | None:
 
 def transcript_links(session: Session, episode_id: int) -> list[EpisodeTranscriptLink]:
     """The podcast:transcript links an episode's feed entry offers."""
-    return list(session.scalars(
-        select(EpisodeTranscriptLink).where(EpisodeTranscriptLink.episode_id == episode_id)
-        .order_by(EpisodeTranscriptLink.id)
-    ))
+    return list(
+        session.scalars(
+            select(EpisodeTranscriptLink)
+            .where(EpisodeTranscriptLink.episode_id == episode_id)
+            .order_by(EpisodeTranscriptLink.id)
+        )
+    )

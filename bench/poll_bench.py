@@ -35,12 +35,17 @@ def feed_body(n: int) -> bytes:
         f'<enclosure url="https://cdn.example.org/{n}/{i}.mp3" type="audio/mpeg" length="1000"/></item>'
         for i in range(10)
     )
-    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Show {n}</title>'
-            f"<link>https://example.org/{n}</link><description>bench</description>{items}</channel></rss>").encode()
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Show {n}</title>'
+        f"<link>https://example.org/{n}</link><description>bench</description>{items}</channel></rss>"
+    ).encode()
 
 
 def run_server(
-    port_out: Synchronized, in_flight_max: Synchronized, requests: Synchronized, ready: threading.Event,
+    port_out: Synchronized,
+    in_flight_max: Synchronized,
+    requests: Synchronized,
+    ready: threading.Event,
     latency: float,
 ) -> None:
     lock = threading.Lock()
@@ -119,9 +124,11 @@ def main() -> None:
                 started = time.perf_counter()
                 report = poll_feeds(archive)
                 wall = time.perf_counter() - started
-                print(f"{label}: {wall:.2f} s wall, {report.done} ok, {report.failed} failed, "
-                      f"{count.value} requests, max {peak.value} in flight, workers {args.workers}, "
-                      f"latency {args.latency_ms:g} ms")
+                print(
+                    f"{label}: {wall:.2f} s wall, {report.done} ok, {report.failed} failed, "
+                    f"{count.value} requests, max {peak.value} in flight, workers {args.workers}, "
+                    f"latency {args.latency_ms:g} ms"
+                )
             with archive.db.session() as s:
                 print(f"episodes stored: {store.episode_counts(s)['episodes']}")
     finally:

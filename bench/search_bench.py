@@ -17,7 +17,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -30,8 +30,18 @@ from archive.search import BATCH, HL_POST, HL_PRE, Filters, Passage, SearchIndex
 from archive.search_settings import PASSAGE_SETTINGS  # noqa: E402
 from tests.search_corpus import english_corpus, french_corpus  # noqa: E402
 
-QUERIES = ["etats unis", "l'accident", "rugissment du tigre", "17 personnes", "reconfigurateur moleculaire",
-           "milliardaire", "s’évader", "software architects", "resilient systms", "seront ils"]
+QUERIES = [
+    "etats unis",
+    "l'accident",
+    "rugissment du tigre",
+    "17 personnes",
+    "reconfigurateur moleculaire",
+    "milliardaire",
+    "s’évader",
+    "software architects",
+    "resilient systms",
+    "seront ils",
+]
 SHOWS = ["Le Magazine", "Entrevues", "InfoQ", "La Matinale", "Tech Talk"]
 
 
@@ -47,13 +57,22 @@ def synthetic_passages(n: int, per_episode: int = 100, seed: int = 7) -> list[Pa
         target = rng.randint(25, 60)
         while len(words) < target:
             words.extend(rng.choice(pool).split())
-        published = datetime(2015 + episode % 11, 1 + episode % 12, 1, tzinfo=timezone.utc)
-        out.append(Passage(
-            episode_id=episode + 1, feed_id=episode % 5 + 1, position=position, start=position * 12.0,
-            end=position * 12.0 + 11.5, text=" ".join(words[:target]), speaker=rng.choice(["Host", "Guest", None]),
-            language="fr" if episode % 3 else "en", published=published,
-            episode_title=f"Episode {episode + 1}", feed_title=SHOWS[episode % 5],
-        ))
+        published = datetime(2015 + episode % 11, 1 + episode % 12, 1, tzinfo=UTC)
+        out.append(
+            Passage(
+                episode_id=episode + 1,
+                feed_id=episode % 5 + 1,
+                position=position,
+                start=position * 12.0,
+                end=position * 12.0 + 11.5,
+                text=" ".join(words[:target]),
+                speaker=rng.choice(["Host", "Guest", None]),
+                language="fr" if episode % 3 else "en",
+                published=published,
+                episode_title=f"Episode {episode + 1}",
+                feed_title=SHOWS[episode % 5],
+            )
+        )
     return out
 
 
@@ -84,8 +103,10 @@ def main() -> None:
             t0 = time.perf_counter()
             client.wait_for_task(client.create_index("bare", {"primaryKey": "id"}).task_uid)
             client.wait_for_task(client.index("bare").update_settings(PASSAGE_SETTINGS).task_uid)
-            tasks = [client.index("bare").add_documents(docs[i:i + BATCH], primary_key="id")
-                     for i in range(0, len(docs), BATCH)]
+            tasks = [
+                client.index("bare").add_documents(docs[i : i + BATCH], primary_key="id")
+                for i in range(0, len(docs), BATCH)
+            ]
             for t in tasks:
                 done = client.wait_for_task(t.task_uid, timeout_in_ms=3_600_000, interval_in_ms=50)
                 assert done.status == "succeeded", done.error
@@ -99,11 +120,19 @@ def main() -> None:
 
             print(f"passages: {len(docs)}")
             print(f"index  bare bulk add      {len(docs) / bare_s:9.0f} docs/s  ({bare_s:.1f} s)")
-            print(f"index  SearchIndex.rebuild {len(docs) / ours_s:9.0f} docs/s  ({ours_s:.1f} s)"
-                  f"  ratio {bare_s / ours_s:.2f}x of bare")
+            print(
+                f"index  SearchIndex.rebuild {len(docs) / ours_s:9.0f} docs/s  ({ours_s:.1f} s)"
+                f"  ratio {bare_s / ours_s:.2f}x of bare"
+            )
 
-            bare_params = {"limit": 20, "attributesToHighlight": ["text"], "attributesToCrop": ["text"],
-                           "cropLength": 40, "highlightPreTag": HL_PRE, "highlightPostTag": HL_POST}
+            bare_params = {
+                "limit": 20,
+                "attributesToHighlight": ["text"],
+                "attributesToCrop": ["text"],
+                "cropLength": 40,
+                "highlightPreTag": HL_PRE,
+                "highlightPostTag": HL_POST,
+            }
             filters = Filters(show="Le Magazine", year=2019, language="fr")
             cases = {
                 "no filter": (None, None),
@@ -120,9 +149,12 @@ def main() -> None:
                     t0 = time.perf_counter()
                     client.index(index.passages_uid).search(q, params)
                     bare_ms.append((time.perf_counter() - t0) * 1000)
-                print(f"search {name:9}  SearchIndex p50 {statistics.median(ours_ms):6.2f} ms  p95 {percentile(ours_ms, 95):6.2f} ms"
-                      f" | bare p50 {statistics.median(bare_ms):6.2f} ms  p95 {percentile(bare_ms, 95):6.2f} ms"
-                      f" | p95 ratio {percentile(ours_ms, 95) / percentile(bare_ms, 95):.2f}x")
+                print(
+                    f"search {name:9}  SearchIndex p50 {statistics.median(ours_ms):6.2f} ms"
+                    f"  p95 {percentile(ours_ms, 95):6.2f} ms"
+                    f" | bare p50 {statistics.median(bare_ms):6.2f} ms  p95 {percentile(bare_ms, 95):6.2f} ms"
+                    f" | p95 ratio {percentile(ours_ms, 95) / percentile(bare_ms, 95):.2f}x"
+                )
         finally:
             local.stop()
 

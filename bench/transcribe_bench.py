@@ -41,7 +41,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 CLIPS = [
-    "archive/demo/entretien-montagne.mp3", "archive/demo/ask-not.mp3", "archive/demo/rugissement-du-tigre.mp3",
+    "archive/demo/entretien-montagne.mp3",
+    "archive/demo/ask-not.mp3",
+    "archive/demo/rugissement-du-tigre.mp3",
     *(f"tests/data/audio/fleurs-fr-00{i}.ogg" for i in range(5)),
     *(f"tests/data/audio/fleurs-en-00{i}.ogg" for i in range(3)),
     "tests/data/audio/jfk.flac",
@@ -55,11 +57,29 @@ def make_long_file(dest: Path) -> Path:
     for n, clip in enumerate(CLIPS):
         inputs += ["-i", str(ROOT / clip)]
         parts.append(f"[{n}:a]aresample=16000,aformat=channel_layouts=mono,apad=pad_dur=0.8[a{n}]")
-    chain = ";".join(parts) + ";" + "".join(f"[a{n}]" for n in range(len(CLIPS))) + \
-        f"concat=n={len(CLIPS)}:v=0:a=1[out]"
+    chain = (
+        ";".join(parts) + ";" + "".join(f"[a{n}]" for n in range(len(CLIPS))) + f"concat=n={len(CLIPS)}:v=0:a=1[out]"
+    )
     out = dest / "long-speech.mp3"
-    subprocess.run(["ffmpeg", "-v", "error", "-y", *inputs, "-filter_complex", chain, "-map", "[out]",
-                    "-ac", "1", "-b:a", "64k", str(out)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            *inputs,
+            "-filter_complex",
+            chain,
+            "-map",
+            "[out]",
+            "-ac",
+            "1",
+            "-b:a",
+            "64k",
+            str(out),
+        ],
+        check=True,
+    )
     return out
 
 
@@ -78,24 +98,38 @@ def run_bare(audio: Path, args: argparse.Namespace) -> dict[str, object]:
     from transcribe.engine import _SPLIT_SILENCE_MS, EngineOptions
     from transcribe.models import resolve_model
 
-    model = WhisperModel(resolve_model(args.model, Path(args.cache)), device="cpu", compute_type="int8",
-                         cpu_threads=args.threads or os.cpu_count() or 1)
+    model = WhisperModel(
+        resolve_model(args.model, Path(args.cache)),
+        device="cpu",
+        compute_type="int8",
+        cpu_threads=args.threads or os.cpu_count() or 1,
+    )
     loaded = time.perf_counter()
     samples = decode_audio(str(audio), sampling_rate=16000)
-    common = dict(language=args.language, task="transcribe", beam_size=args.beam_size,
-                  word_timestamps=True, vad_filter=True)
+    common = dict(
+        language=args.language, task="transcribe", beam_size=args.beam_size, word_timestamps=True, vad_filter=True
+    )
     if args.batch_size > 1:
         chunk = EngineOptions().chunk_seconds
         segments, _ = BatchedInferencePipeline(model=model).transcribe(
-            samples, batch_size=args.batch_size, without_timestamps=False, chunk_length=chunk,
+            samples,
+            batch_size=args.batch_size,
+            without_timestamps=False,
+            chunk_length=chunk,
             vad_parameters={"min_silence_duration_ms": _SPLIT_SILENCE_MS, "max_speech_duration_s": chunk},
-            **common)
+            **common,
+        )
     else:
         segments, _ = model.transcribe(samples, condition_on_previous_text=False, **common)
     text = " ".join(s.text.strip() for s in segments)
     done = time.perf_counter()
-    return {"total_s": done - started, "load_s": loaded - started, "transcribe_s": done - loaded,
-            "chars": len(text), **peak_mb()}
+    return {
+        "total_s": done - started,
+        "load_s": loaded - started,
+        "transcribe_s": done - loaded,
+        "chars": len(text),
+        **peak_mb(),
+    }
 
 
 def run_pipeline(audio: Path, args: argparse.Namespace) -> dict[str, object]:
@@ -108,10 +142,18 @@ def run_pipeline(audio: Path, args: argparse.Namespace) -> dict[str, object]:
     from archive.schema import Episode
 
     data = Path(args.workdir) / "data"
-    settings = load_settings(environ={}, data_dir=data, model=args.model, threads=args.threads,
-                             batch_size=args.batch_size, beam_size=args.beam_size,
-                             device="cpu", compute_type="int8", rerun_suspect=not args.no_rerun,
-                             switch_languages=args.switch_languages)
+    settings = load_settings(
+        environ={},
+        data_dir=data,
+        model=args.model,
+        threads=args.threads,
+        batch_size=args.batch_size,
+        beam_size=args.beam_size,
+        device="cpu",
+        compute_type="int8",
+        rerun_suspect=not args.no_rerun,
+        switch_languages=args.switch_languages,
+    )
     archive = Archive(settings)
     settings.audio_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(audio, settings.audio_dir / "1.mp3")
@@ -120,8 +162,15 @@ def run_pipeline(audio: Path, args: argparse.Namespace) -> dict[str, object]:
         episode = Episode(feed_id=feed.id, guid="bench", title="bench")
         s.add(episode)
         s.flush()
-        store.save_audio(s, episode, path="1.mp3", content_type="audio/mpeg", size=audio.stat().st_size,
-                         sha256="-", duration=_duration(audio))
+        store.save_audio(
+            s,
+            episode,
+            path="1.mp3",
+            content_type="audio/mpeg",
+            size=audio.stat().st_size,
+            sha256="-",
+            duration=_duration(audio),
+        )
     # The model cache (joined packaged weights) is shared with the bare run: no join in the timing.
     (data / "cache").parent.mkdir(parents=True, exist_ok=True)
     if not (data / "cache").exists():
@@ -141,13 +190,25 @@ def run_pipeline(audio: Path, args: argparse.Namespace) -> dict[str, object]:
         taken = transcript.seconds_taken if transcript else None
         chars = sum(len(x.text) for x in transcript.segments) if transcript else 0
         reruns = transcript.reruns if transcript else 0
-    return {"total_s": done - started, "load_s": warmed - started, "stage_s": done - warmed,
-            "transcribe_s": taken, "done": report.done, "chars": chars, "reruns": reruns, **peak_mb()}
+    return {
+        "total_s": done - started,
+        "load_s": warmed - started,
+        "stage_s": done - warmed,
+        "transcribe_s": taken,
+        "done": report.done,
+        "chars": chars,
+        "reruns": reruns,
+        **peak_mb(),
+    }
 
 
 def _duration(audio: Path) -> float:
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
-                          str(audio)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(audio)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return float(out.stdout.strip())
 
 
@@ -158,12 +219,17 @@ def main() -> None:
     parser.add_argument("--beam-size", type=int, default=5)
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--language", default="fr")
-    parser.add_argument("--no-rerun", action="store_true",
-                        help="pipeline without re-decoding suspect windows (the bare call has none)")
-    parser.add_argument("--switch-languages", default="",
-                        help="pipeline's PODARCHIVE_SWITCH_LANGUAGES (default none, like the bare call)")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="pairs of runs, alternating which goes first; ratios are medians")
+    parser.add_argument(
+        "--no-rerun", action="store_true", help="pipeline without re-decoding suspect windows (the bare call has none)"
+    )
+    parser.add_argument(
+        "--switch-languages",
+        default="",
+        help="pipeline's PODARCHIVE_SWITCH_LANGUAGES (default none, like the bare call)",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="pairs of runs, alternating which goes first; ratios are medians"
+    )
     parser.add_argument("--mode", choices=["bare", "pipeline"], help=argparse.SUPPRESS)
     parser.add_argument("--audio", help=argparse.SUPPRESS)
     parser.add_argument("--cache", help=argparse.SUPPRESS)
@@ -183,9 +249,11 @@ def main() -> None:
         from transcribe.models import resolve_model
 
         resolve_model(args.model, cache)  # join packaged weights once, outside both timings
-        print(f"audio: {duration:.1f} s ({len(CLIPS)} real speech clips), model {args.model}, "
-              f"batch {args.batch_size}, beam {args.beam_size}, threads {args.threads or os.cpu_count()}, "
-              f"pipeline switch languages {args.switch_languages or 'none'}")
+        print(
+            f"audio: {duration:.1f} s ({len(CLIPS)} real speech clips), model {args.model}, "
+            f"batch {args.batch_size}, beam {args.beam_size}, threads {args.threads or os.cpu_count()}, "
+            f"pipeline switch languages {args.switch_languages or 'none'}"
+        )
         pairs = []
         for n in range(args.repeat):
             results = {}
@@ -195,24 +263,51 @@ def main() -> None:
             pairs.append((results["bare"], results["pipeline"]))
             for mode, r in results.items():
                 stage = f" (store and stage {r['stage_s'] - r['transcribe_s']:.1f} s)" if "stage_s" in r else ""
-                print(f"{mode:9s} total {r['total_s']:.1f} s ({duration / r['total_s']:.1f}x real time), "
-                      f"imports + model load {r['load_s']:.1f} s, transcribe {r['transcribe_s']:.1f} s{stage}, "
-                      f"CPU {r['cpu_s']:.1f} s, chars {r['chars']}, reruns {r.get('reruns', '-')}, "
-                      f"peak RSS self {r['self_mb']:.0f} MB, children {r['children_mb']:.0f} MB")
-        for label, key in (("whole run", "total_s"), ("transcription only", "transcribe_s"),
-                           ("CPU seconds, whole run", "cpu_s")):
+                print(
+                    f"{mode:9s} total {r['total_s']:.1f} s ({duration / r['total_s']:.1f}x real time), "
+                    f"imports + model load {r['load_s']:.1f} s, transcribe {r['transcribe_s']:.1f} s{stage}, "
+                    f"CPU {r['cpu_s']:.1f} s, chars {r['chars']}, reruns {r.get('reruns', '-')}, "
+                    f"peak RSS self {r['self_mb']:.0f} MB, children {r['children_mb']:.0f} MB"
+                )
+        for label, key in (
+            ("whole run", "total_s"),
+            ("transcription only", "transcribe_s"),
+            ("CPU seconds, whole run", "cpu_s"),
+        ):
             ratios = sorted(bare[key] / pipe[key] for bare, pipe in pairs)
-            print(f"ratio bare/pipeline, {label + ':':23s} median {statistics.median(ratios):.3f} "
-                  f"of {' '.join(f'{r:.3f}' for r in ratios)}" + ("  (goal >= 0.95)" if key == "total_s" else ""))
+            print(
+                f"ratio bare/pipeline, {label + ':':23s} median {statistics.median(ratios):.3f} "
+                f"of {' '.join(f'{r:.3f}' for r in ratios)}" + ("  (goal >= 0.95)" if key == "total_s" else "")
+            )
 
 
 def _run_mode(mode: str, audio: Path, cache: Path, workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     """One side in its own process; adds the CPU seconds of that process and its children."""
-    cmd = [sys.executable, __file__, "--mode", mode, "--audio", str(audio), "--cache", str(cache),
-           "--workdir", str(workdir), "--model", args.model, "--batch-size", str(args.batch_size),
-           "--beam-size", str(args.beam_size), "--threads", str(args.threads),
-           "--language", args.language, "--switch-languages", args.switch_languages,
-           *(["--no-rerun"] if args.no_rerun else [])]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--mode",
+        mode,
+        "--audio",
+        str(audio),
+        "--cache",
+        str(cache),
+        "--workdir",
+        str(workdir),
+        "--model",
+        args.model,
+        "--batch-size",
+        str(args.batch_size),
+        "--beam-size",
+        str(args.beam_size),
+        "--threads",
+        str(args.threads),
+        "--language",
+        args.language,
+        "--switch-languages",
+        args.switch_languages,
+        *(["--no-rerun"] if args.no_rerun else []),
+    ]
     workdir.mkdir()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(cmd, capture_output=True, text=True, check=True)
@@ -221,6 +316,7 @@ def _run_mode(mode: str, audio: Path, cache: Path, workdir: Path, args: argparse
     # CPU time hardly moves with other load on the machine; wall time does (±30 % here).
     result["cpu_s"] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     return result
+
 
 if __name__ == "__main__":
     main()

@@ -51,8 +51,18 @@ app.config["SEARCH_RATE_BURST"] = 10**9
 app.config["SEARCH_RATE_PER_S"] = 10.0**9
 app.run(host="127.0.0.1", port={port}, threaded=True)
 """
-QUERIES = ["forêt", "accident", "rugissement du tigre", "personnes", "l'avion", "jeunes", "sport olympique",
-           "montagne", "country", "Sintra"]
+QUERIES = [
+    "forêt",
+    "accident",
+    "rugissement du tigre",
+    "personnes",
+    "l'avion",
+    "jeunes",
+    "sport olympique",
+    "montagne",
+    "country",
+    "Sintra",
+]
 
 
 def interview(passages: int, seed: int = 3) -> Transcript:
@@ -65,10 +75,15 @@ def interview(passages: int, seed: int = 3) -> Transcript:
         words = rng.choice(pool).split()[: rng.randint(8, 22)]
         start = i * length
         each = (length - 0.2) / len(words)
-        segments.append(Segment(
-            start=start, end=start + length - 0.2, text=" ".join(words), speaker=("Animatrice", "Invité")[i % 7 == 0],
-            words=tuple(Word(start + j * each, start + (j + 1) * each, w, 0.9) for j, w in enumerate(words)),
-        ))
+        segments.append(
+            Segment(
+                start=start,
+                end=start + length - 0.2,
+                text=" ".join(words),
+                speaker=("Animatrice", "Invité")[i % 7 == 0],
+                words=tuple(Word(start + j * each, start + (j + 1) * each, w, 0.9) for j, w in enumerate(words)),
+            )
+        )
     return Transcript(language="fr", segments=tuple(segments), duration=7200.0, model="base")
 
 
@@ -80,8 +95,15 @@ def build(settings, passages: int) -> int:  # type: ignore[no-untyped-def]
     archive = Archive(settings)
     with archive.db.session() as s:
         feed = feed_store.add_feed(s, FEED_URL, "fr")
-        feed_store.record_feed_parsed(s, feed, parse_feed(feed_xml(items), FEED_URL), etag=None, last_modified=None,
-                                 now=store.now(), poll_interval=timedelta(hours=1))
+        feed_store.record_feed_parsed(
+            s,
+            feed,
+            parse_feed(feed_xml(items), FEED_URL),
+            etag=None,
+            last_modified=None,
+            now=store.now(),
+            poll_interval=timedelta(hours=1),
+        )
         ids = [c.id for c in pages.show_episodes(s, feed.id)]
         for n, episode_id in enumerate(ids):
             episode = store.get_episode(s, episode_id)
@@ -99,13 +121,14 @@ def add_synthetic(settings, endpoint, n: int) -> None:  # type: ignore[no-untype
     index = SearchIndex(endpoint, settings.index_prefix)
     docs = [passage_document(replace(p, episode_id=p.episode_id + 1_000_000)) for p in synthetic_passages(n)]
     t0 = time.perf_counter()
-    tasks = [index.client.index(index.passages_uid).add_documents(docs[i:i + BATCH], primary_key="id")
-             for i in range(0, len(docs), BATCH)]
+    tasks = [
+        index.client.index(index.passages_uid).add_documents(docs[i : i + BATCH], primary_key="id")
+        for i in range(0, len(docs), BATCH)
+    ]
     for task in tasks:
         done = index.client.wait_for_task(task.task_uid, timeout_in_ms=3_600_000, interval_in_ms=250)
         assert done.status == "succeeded", done.error
-    print(f"added {n} synthetic passages in {time.perf_counter() - t0:.0f} s; "
-          f"index holds {index.document_count()}")
+    print(f"added {n} synthetic passages in {time.perf_counter() - t0:.0f} s; index holds {index.document_count()}")
 
 
 def free_port() -> int:
@@ -140,9 +163,11 @@ def load(port: int, paths: list[str], requests: int, concurrency: int) -> tuple[
 def report(name: str, samples: list[float], size: int, wall: float) -> None:
     samples.sort()
     p = lambda q: samples[min(len(samples) - 1, int(q * len(samples)))]  # noqa: E731
-    print(f"{name:34s} n={len(samples):4d} p50={p(0.5):7.1f} ms  p95={p(0.95):7.1f} ms  "
-          f"max={samples[-1]:7.1f} ms  mean={statistics.mean(samples):6.1f} ms  {len(samples) / wall:6.1f} req/s  "
-          f"{size / 1024:.0f} KiB")
+    print(
+        f"{name:34s} n={len(samples):4d} p50={p(0.5):7.1f} ms  p95={p(0.95):7.1f} ms  "
+        f"max={samples[-1]:7.1f} ms  mean={statistics.mean(samples):6.1f} ms  {len(samples) / wall:6.1f} req/s  "
+        f"{size / 1024:.0f} KiB"
+    )
 
 
 def main() -> None:
@@ -157,19 +182,32 @@ def main() -> None:
         settings = load_settings(environ={}, data_dir=Path(tmp) / "data", index_prefix="bench")
         local = LocalMeili(settings)
         endpoint = local.ensure_running()
-        settings = load_settings(environ={}, data_dir=Path(tmp) / "data", index_prefix="bench",
-                                 meili_url=endpoint.url, meili_key=endpoint.key)
+        settings = load_settings(
+            environ={},
+            data_dir=Path(tmp) / "data",
+            index_prefix="bench",
+            meili_url=endpoint.url,
+            meili_key=endpoint.key,
+        )
         try:
             episode_id = build(settings, args.passages)
             if args.extra_passages:
                 add_synthetic(settings, endpoint, args.extra_passages)
             port = free_port()
             env = {k: v for k, v in os.environ.items() if not k.startswith("PODARCHIVE_")}
-            env.update(PODARCHIVE_DATA_DIR=str(settings.data_dir), PODARCHIVE_INDEX_PREFIX="bench",
-                       PODARCHIVE_MEILI_URL=endpoint.url, PODARCHIVE_MEILI_KEY=endpoint.key)
-            server = subprocess.Popen([sys.executable, "-c", SERVER.format(port=port)], env=env,
-                                      cwd=Path(__file__).resolve().parents[1],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            env.update(
+                PODARCHIVE_DATA_DIR=str(settings.data_dir),
+                PODARCHIVE_INDEX_PREFIX="bench",
+                PODARCHIVE_MEILI_URL=endpoint.url,
+                PODARCHIVE_MEILI_KEY=endpoint.key,
+            )
+            server = subprocess.Popen(
+                [sys.executable, "-c", SERVER.format(port=port)],
+                env=env,
+                cwd=Path(__file__).resolve().parents[1],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             try:
                 for _ in range(100):
                     try:
@@ -181,20 +219,27 @@ def main() -> None:
                 search = [f"/search?q={quote(q)}" for q in QUERIES]
                 t0 = time.perf_counter()
                 load(port, episode, 1, 1)
-                print(f"episode page, first request (cold: 22k word rows, fragment rendered): "
-                      f"{(time.perf_counter() - t0) * 1000:.0f} ms")
+                print(
+                    f"episode page, first request (cold: 22k word rows, fragment rendered): "
+                    f"{(time.perf_counter() - t0) * 1000:.0f} ms"
+                )
                 load(port, episode + search, 20, 1)  # warm up: templates, catalogs, first queries
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
                 conn.request("GET", search[0])
                 hits = conn.getresponse().read().count(b'class="hit"')
                 print(f"{search[0]}: {hits} hits on the page")
                 conn.close()
-                pages_to_time = [("episode page (1,500 passages)", episode), ("search page", search), ("home page", ["/"])]
+                pages_to_time = [
+                    ("episode page (1,500 passages)", episode),
+                    ("search page", search),
+                    ("home page", ["/"]),
+                ]
                 for name, paths in pages_to_time:
                     for concurrency in (1, args.concurrency):
                         t0 = time.perf_counter()
-                        samples, size = load(port, paths, args.requests if concurrency > 1 else args.requests // 4,
-                                             concurrency)
+                        samples, size = load(
+                            port, paths, args.requests if concurrency > 1 else args.requests // 4, concurrency
+                        )
                         report(f"{name}, {concurrency} client(s)", samples, size, time.perf_counter() - t0)
             finally:
                 server.terminate()

@@ -38,7 +38,8 @@ def parse_chapters(content: bytes, base_url: str = "") -> tuple[Chapter, ...]:
     markers (the spec's "silent" chapters); img and url are kept only when http(s).
 
     >>> parse_chapters(b'{"version": "1.2.0", "chapters": [{"startTime": 61.5, "title": "B"},'
-    ...                b' {"startTime": 0, "title": " A ", "url": "/a"}, {"startTime": 9, "toc": false, "title": "x"}]}',
+    ...                b' {"startTime": 0, "title": " A ", "url": "/a"},'
+    ...                b' {"startTime": 9, "toc": false, "title": "x"}]}',
     ...                "https://h/ep/chapters.json")
     (Chapter(start=0.0, title='A', url='https://h/a', img=None), Chapter(start=61.5, title='B', url=None, img=None))
     >>> parse_chapters(b"<html>")

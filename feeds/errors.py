@@ -10,9 +10,7 @@ class FeedError(Exception):
 class FetchError(FeedError):
     """A feed or enclosure could not be fetched (network, HTTP status, timeout)."""
 
-    def __init__(
-        self, message: str, *, status: int | None = None, retry_after: float | None = None
-    ) -> None:
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after

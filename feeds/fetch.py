@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import BinaryIO
 
@@ -56,9 +56,7 @@ class _Opened:
     permanent_url: str | None
 
 
-def fetch(
-    url: str, policy: FetchPolicy, *, etag: str | None = None, last_modified: str | None = None
-) -> FetchResult:
+def fetch(url: str, policy: FetchPolicy, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
     """Conditional GET of a feed; 304 gives not_modified, >= 400 raises FetchError."""
     headers = {}
     if etag:
@@ -226,7 +224,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     >>> parse_retry_after("7")
     7.0
     >>> parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT",
-    ...                   now=datetime(2015, 10, 21, 7, 28, tzinfo=timezone.utc))
+    ...                   now=datetime(2015, 10, 21, 7, 28, tzinfo=UTC))
     30.0
     >>> parse_retry_after("soon") is None, parse_retry_after(None) is None
     (True, True)
@@ -241,6 +239,6 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    now = now or datetime.now(timezone.utc)
+        when = when.replace(tzinfo=UTC)
+    now = now or datetime.now(UTC)
     return max(0.0, (when - now).total_seconds())

@@ -17,17 +17,35 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _BLOCKED_V4 = tuple(
     ipaddress.IPv4Network(n)
     for n in (
-        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
-        "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24",
-        "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
-        "224.0.0.0/4", "240.0.0.0/4",
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.88.99.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
     )
 )
 _BLOCKED_V6 = tuple(
     ipaddress.IPv6Network(n)
     for n in (
-        "::/96", "100::/64", "2001::/23", "2001:db8::/32", "64:ff9b:1::/48",
-        "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+        "::/96",
+        "100::/64",
+        "2001::/23",
+        "2001:db8::/32",
+        "64:ff9b:1::/48",
+        "fc00::/7",
+        "fe80::/10",
+        "fec0::/10",
+        "ff00::/8",
     )
 )
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
@@ -87,8 +105,12 @@ def is_public_address(ip: str | IPAddress) -> bool:
     elif any(addr in net for net in _BLOCKED_V4):
         return False
     return addr.is_global and not (
-        addr.is_multicast or addr.is_private or addr.is_reserved
-        or addr.is_loopback or addr.is_link_local or addr.is_unspecified
+        addr.is_multicast
+        or addr.is_private
+        or addr.is_reserved
+        or addr.is_loopback
+        or addr.is_link_local
+        or addr.is_unspecified
     )
 
 

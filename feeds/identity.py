@@ -62,8 +62,9 @@ def normalise_enclosure_url(url: str) -> str:
             scheme, _, rest = rest.partition("://")
             scheme = scheme.lower()
     netloc, slash, path = rest.partition("/")
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                       if not _VOLATILE_PARAM.match(k)])
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _VOLATILE_PARAM.match(k)]
+    )
     return urlunsplit((scheme, netloc.lower(), slash + path, query, ""))
 
 

@@ -86,4 +86,6 @@ def render_opml(subscriptions: list[Subscription], title: str = "podarchive feed
             attrs["language"] = sub.language
         ET.SubElement(body, "outline", attrs)
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    # typeshed types tostring with a named encoding as Any; "utf-8" gives bytes.
+    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return document + b"\n"

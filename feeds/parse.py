@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
 
@@ -17,8 +17,15 @@ from .podcast_ns import ItemTags, read_item_tags
 from .text import clean_html, plain_text
 
 __all__ = [
-    "Enclosure", "Entry", "Feed", "Person", "TranscriptLink",
-    "entry_identity", "normalise_enclosure_url", "parse_duration", "parse_feed",
+    "Enclosure",
+    "Entry",
+    "Feed",
+    "Person",
+    "TranscriptLink",
+    "entry_identity",
+    "normalise_enclosure_url",
+    "parse_duration",
+    "parse_feed",
 ]
 
 _DURATION = re.compile(r"^(?:(\d+):)??(?:(\d+):)?(\d+(?:\.\d+)?)$")
@@ -89,8 +96,12 @@ def _entries(raw: list[Any], items: list[ItemTags], base_url: str, warnings: lis
     for index, item in enumerate(raw):
         enclosure = _enclosure(item.get("enclosures", []), base_url)
         guid = (item.get("id") or "").strip()
-        tags = (by_guid.get(guid) or (enclosure and by_enclosure.get(enclosure.url))
-                or (items[index] if aligned else None) or ItemTags())
+        tags = (
+            by_guid.get(guid)
+            or (enclosure and by_enclosure.get(enclosure.url))
+            or (items[index] if aligned else None)
+            or ItemTags()
+        )
         entry = _entry(item, enclosure, tags, base_url)
         if entry.guid in seen:
             # old_time_radio_dup_guid_bad_dates.xml repeats a whole item.
@@ -167,6 +178,6 @@ def _datetime(value: Any) -> datetime | None:
         return None
     try:
         year, month, day, hour, minute, second = value[:6]
-        return datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc)
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except (TypeError, ValueError):
         return None

@@ -10,10 +10,12 @@ from .model import Person, TranscriptLink
 
 # The spec's namespace, plus the GitHub URL that older feeds (and every
 # Podcasting 2.0 fixture we hold) still declare.
-PODCAST_NAMESPACES = frozenset({
-    "https://podcastindex.org/namespace/1.0",
-    "https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md",
-})
+PODCAST_NAMESPACES = frozenset(
+    {
+        "https://podcastindex.org/namespace/1.0",
+        "https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md",
+    }
+)
 
 # Transcript types as feeds write them -> one canonical MIME type each.
 _TRANSCRIPT_TYPES = {
@@ -30,8 +32,14 @@ _TRANSCRIPT_TYPES = {
     "text/plain": "text/plain",
 }
 _ITEM_NAMESPACES = frozenset({"", "http://www.w3.org/2005/Atom", "http://purl.org/rss/1.0/"})
-_BY_EXTENSION = {".vtt": "text/vtt", ".srt": "application/x-subrip", ".json": "application/json",
-                 ".html": "text/html", ".htm": "text/html", ".txt": "text/plain"}
+_BY_EXTENSION = {
+    ".vtt": "text/vtt",
+    ".srt": "application/x-subrip",
+    ".json": "application/json",
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".txt": "text/plain",
+}
 
 
 @dataclass
@@ -158,13 +166,15 @@ class _Reader:
             person_name = " ".join("".join(self._text).split())
             attrs = self._person
             if person_name:
-                item.persons.append(Person(
-                    name=person_name,
-                    role=(attrs.get("role") or "").strip().lower() or None,
-                    group=(attrs.get("group") or "").strip().lower() or None,
-                    href=attrs.get("href") or None,
-                    img=attrs.get("img") or None,
-                ))
+                item.persons.append(
+                    Person(
+                        name=person_name,
+                        role=(attrs.get("role") or "").strip().lower() or None,
+                        group=(attrs.get("group") or "").strip().lower() or None,
+                        href=attrs.get("href") or None,
+                        img=attrs.get("img") or None,
+                    )
+                )
             self._person = None
 
     def text(self, data: str) -> None:

@@ -121,9 +121,7 @@ def guarded_client(policy: FetchPolicy, deadline: float) -> httpx.Client:
         network_backend=GuardedBackend(policy, deadline),
         retries=0,
     )
-    timeout = httpx.Timeout(
-        policy.read_timeout, connect=policy.connect_timeout, pool=policy.connect_timeout
-    )
+    timeout = httpx.Timeout(policy.read_timeout, connect=policy.connect_timeout, pool=policy.connect_timeout)
     return httpx.Client(
         transport=transport,
         # trust_env=False: an HTTP(S)_PROXY would connect for us and bypass the guard.

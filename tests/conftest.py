@@ -68,11 +68,28 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
     if as_user:
         shutil.chown(base, "postgres")
     data = base / "data"
-    subprocess.run([*as_user, pg_bin / "initdb", "-D", data, "-U", "podarchive", "--auth=trust", "-E", "UTF8"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [*as_user, pg_bin / "initdb", "-D", data, "-U", "podarchive", "--auth=trust", "-E", "UTF8"],
+        check=True,
+        capture_output=True,
+    )
     port = free_port()
-    subprocess.run([*as_user, pg_bin / "pg_ctl", "-D", data, "-l", base / "server.log", "-w",
-                    "-o", f"-p {port} -h 127.0.0.1 -k {base}", "start"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            *as_user,
+            pg_bin / "pg_ctl",
+            "-D",
+            data,
+            "-l",
+            base / "server.log",
+            "-w",
+            "-o",
+            f"-p {port} -h 127.0.0.1 -k {base}",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
     yield f"postgresql+psycopg://podarchive@127.0.0.1:{port}"
     subprocess.run([*as_user, pg_bin / "pg_ctl", "-D", data, "-m", "fast", "stop"], capture_output=True)
     shutil.rmtree(base, ignore_errors=True)
@@ -87,11 +104,24 @@ def _new_pg_database(server: str) -> str:
     return f"{server}/{name}"
 
 
+pytest_plugins = ["tests.leftovers"]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests that open a database carry the `db` marker: the PostgreSQL pass runs those."""
+    """Markers from what a test uses.
+
+    - `db`: it opens a database, so the PostgreSQL pass runs it again;
+    - one xdist group for the tests on the demo site, ingested once on one worker;
+    - doctests are pure: the fast lane (`-m fast`) runs them.
+    """
     for item in items:
-        if "make_settings" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        if "make_settings" in fixtures:
             item.add_marker(pytest.mark.db)
+        if "live_site" in fixtures:
+            item.add_marker(pytest.mark.xdist_group("live_site"))
+        if isinstance(item, pytest.DoctestItem):
+            item.add_marker(pytest.mark.fast)
 
 
 @pytest.fixture
@@ -141,7 +171,10 @@ def run_cli(settings: Settings, *args: str, timeout: float = 600) -> subprocess.
     """Run the real `podarchive` command in a subprocess with these settings."""
     return subprocess.run(
         [sys.executable, "-m", "archive.cli", *args],
-        env=settings_env(settings), capture_output=True, text=True, timeout=timeout,
+        env=settings_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -162,9 +195,9 @@ def http_root(tmp_path: Path) -> Iterator[tuple[Path, str]]:
 def rss(title: str, items: list[dict[str, str]]) -> str:
     """A small RSS 2.0 feed."""
     body = "".join(
-        f"""<item><title>{i['title']}</title><guid>{i['guid']}</guid>
-        <pubDate>{i.get('date', 'Mon, 02 Nov 2026 09:00:00 +0000')}</pubDate>
-        <enclosure url="{i['url']}" type="audio/mpeg" length="1"/></item>"""
+        f"""<item><title>{i["title"]}</title><guid>{i["guid"]}</guid>
+        <pubDate>{i.get("date", "Mon, 02 Nov 2026 09:00:00 +0000")}</pubDate>
+        <enclosure url="{i["url"]}" type="audio/mpeg" length="1"/></item>"""
         for i in items
     )
     return f"""<?xml version="1.0" encoding="UTF-8"?>
@@ -191,8 +224,13 @@ def copy_audio(name: str, dest: Path) -> Path:
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
     # Audio tests call play() from script; no user gesture exists in a headless run.
     "--autoplay-policy=no-user-gesture-required",
 ]

@@ -17,7 +17,7 @@ import socket
 import struct
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from tests.loopback import free_port
 
@@ -89,7 +89,7 @@ class FaultProxy:
         while self._listener is listener:
             try:
                 conn, _ = listener.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -114,7 +114,7 @@ class FaultProxy:
                     try:
                         if conn.recv(65536) == b"":
                             break
-                    except (TimeoutError, socket.timeout):
+                    except TimeoutError:
                         continue
                 conn.close()
             elif mode == "503":
@@ -151,10 +151,8 @@ class FaultProxy:
             except OSError:
                 pass
             for s in (src, dst):
-                try:
+                with suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
         back = threading.Thread(target=copy, args=(server, client), daemon=True)
         back.start()

@@ -55,7 +55,7 @@ def feed_xml(title: str, episodes: list[tuple[str, str, str]]) -> bytes:
     """An RSS feed with (guid, title, pubDate) items."""
     items = "".join(
         f"<item><title>{escape(t)}</title><guid>{escape(g)}</guid><pubDate>{d}</pubDate>"
-        f'<description>{escape("<p>Notes of " + t + "</p>")}</description>'
+        f"<description>{escape('<p>Notes of ' + t + '</p>')}</description>"
         f'<enclosure url="https://example.org/{escape(g)}.mp3" type="audio/mpeg" length="1"/></item>'
         for g, t, d in episodes
     )
@@ -75,8 +75,9 @@ def add_show(
     ids: dict[str, int] = {}
     with archive.db.session() as s:
         feed = feed_store.add_feed(s, url, language)
-        feed_store.record_feed_parsed(s, feed, parsed, etag=None, last_modified=None, now=store.now(),
-                                 poll_interval=timedelta(minutes=15))
+        feed_store.record_feed_parsed(
+            s, feed, parsed, etag=None, last_modified=None, now=store.now(), poll_interval=timedelta(minutes=15)
+        )
         s.flush()
         for episode in feed.episodes:
             texts = episodes[episode.title]

@@ -23,13 +23,29 @@ def site(make_settings):
 
 
 def _cli(settings, *args, stdin=""):
-    return subprocess.run([sys.executable, "-m", "archive.cli", "users", *args], input=stdin,
-                          env=settings_env(settings), capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "archive.cli", "users", *args],
+        input=stdin,
+        env=settings_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_users_cli_add_passwd_list_disable(make_settings):
     settings = make_settings()
-    added = _cli(settings, "add", "Chef@Example.org", "--role", "admin", "--name", "La chef", "--password-stdin", stdin="a long enough one\n")
+    added = _cli(
+        settings,
+        "add",
+        "Chef@Example.org",
+        "--role",
+        "admin",
+        "--name",
+        "La chef",
+        "--password-stdin",
+        stdin="a long enough one\n",
+    )
     assert added.returncode == 0, added.stderr
     again = _cli(settings, "add", "chef@example.org", "--password-stdin", stdin="another long one\n")
     assert again.returncode != 0 and "already has an account" in again.stderr
@@ -95,7 +111,8 @@ def test_session_cookie_flags(site):
     secure_client = app.test_client()
     page = secure_client.get("/editor/login", base_url="https://archive.example")
     response = secure_client.post(
-        "/editor/login", base_url="https://archive.example",
+        "/editor/login",
+        base_url="https://archive.example",
         data={"email": ea.email, "password": ea.password, "csrf_token": csrf_of(page.get_data(as_text=True))},
         headers={"Referer": "https://archive.example/editor/login"},
     )
@@ -127,9 +144,15 @@ def test_password_change_ends_other_sessions_but_not_this_one(site):
     login(laptop)
     login(phone)
     token = csrf_of(laptop.get("/editor/password").get_data(as_text=True))
-    wrong = laptop.post("/editor/password", data={"csrf_token": token, "current": "nope nope nope", "new": "brand new secret", "again": "brand new secret"})
+    wrong = laptop.post(
+        "/editor/password",
+        data={"csrf_token": token, "current": "nope nope nope", "new": "brand new secret", "again": "brand new secret"},
+    )
     assert wrong.status_code == 200 and phone.get("/editor/").status_code == 200
-    changed = laptop.post("/editor/password", data={"csrf_token": token, "current": PASSWORD, "new": "brand new secret", "again": "brand new secret"})
+    changed = laptop.post(
+        "/editor/password",
+        data={"csrf_token": token, "current": PASSWORD, "new": "brand new secret", "again": "brand new secret"},
+    )
     assert changed.status_code == 302
     assert laptop.get("/editor/").status_code == 200
     assert phone.get("/editor/").status_code == 302
@@ -170,11 +193,24 @@ def test_login_is_rate_limited_per_client_and_per_account(site):
     assert login(_from(app, "10.1.1.1"), email="boss@example.org").status_code == 302
 
 
-@pytest.mark.parametrize("target", [
-    "//evil.example/", "/\\evil.example", "\\\\evil.example", "/\t/evil.example", "/\n/evil.example",
-    " //evil.example", "https:evil.example", "https://evil.example/", "javascript:alert(1)",
-    "http:/evil.example", "/%09/evil.example", "evil.example", "",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        " //evil.example",
+        "https:evil.example",
+        "https://evil.example/",
+        "javascript:alert(1)",
+        "http:/evil.example",
+        "/%09/evil.example",
+        "evil.example",
+        "",
+    ],
+)
 def test_next_only_goes_to_local_paths(site, target):
     ea, app = site
     response = login(app.test_client(), next_url=target)
@@ -202,7 +238,13 @@ def test_every_state_changing_route_refuses_missing_wrong_and_foreign_csrf_token
     ea, app = site
     routes = _post_routes(app)
     # The editor area, log-in and log-out, and the public suggestion form at least.
-    assert {"/editor/login", "/editor/logout", "/editor/episodes/1/publish", "/editor/replace", "/episodes/1/suggest"} <= set(routes)
+    assert {
+        "/editor/login",
+        "/editor/logout",
+        "/editor/episodes/1/publish",
+        "/editor/replace",
+        "/episodes/1/suggest",
+    } <= set(routes)
     mine, other = app.test_client(), app.test_client()
     login(mine)
     login(other, email="boss@example.org")
@@ -211,11 +253,25 @@ def test_every_state_changing_route_refuses_missing_wrong_and_foreign_csrf_token
     assert foreign != own
     with Archive(ea.settings).db.session() as s:
         from archive import editing
+
         before = editing.working_copy(s, 1)
     for route in routes:
-        form = {"base": "0", "text": "hacked", "speaker": "hacked", "old": "SPEAKER_1", "new": "hacked", "p": "0",
-                "find": "Vignault", "replacement": "hacked", "expect": "1:0", "add": "hacked",
-                "email": ea.email, "password": ea.password, "current": PASSWORD, "again": "x" * 12}
+        form = {
+            "base": "0",
+            "text": "hacked",
+            "speaker": "hacked",
+            "old": "SPEAKER_1",
+            "new": "hacked",
+            "p": "0",
+            "find": "Vignault",
+            "replacement": "hacked",
+            "expect": "1:0",
+            "add": "hacked",
+            "email": ea.email,
+            "password": ea.password,
+            "current": PASSWORD,
+            "again": "x" * 12,
+        }
         for token in (None, "not-a-token", foreign):
             data = dict(form) if token is None else {**form, "csrf_token": token}
             response = mine.post(route, data=data)

@@ -56,7 +56,9 @@ def test_chapters_without_javascript_and_on_a_phone(live_site, browser, artifact
         assert page.locator("#player").get_attribute("src").endswith("#t=33.00")
     finally:
         context.close()
-    context = browser.new_context(locale="fr-CA", viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        locale="fr-CA", viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True
+    )
     page = context.new_page()
     try:
         page.goto(_ask_not(live_site, page))

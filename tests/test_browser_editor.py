@@ -24,8 +24,15 @@ def editor_site(make_settings):
     mp3 = copy_audio("entretien-montagne.mp3", audio_dir)
     with Archive(ea.settings).db.session() as s:
         episode = store.get_episode(s, ea.ids["ep-1"])
-        store.save_audio(s, episode, path=mp3.name, content_type="audio/mpeg", size=mp3.stat().st_size,
-                         sha256=hashlib.sha256(mp3.read_bytes()).hexdigest(), duration=15.0)
+        store.save_audio(
+            s,
+            episode,
+            path=mp3.name,
+            content_type="audio/mpeg",
+            size=mp3.stat().st_size,
+            sha256=hashlib.sha256(mp3.read_bytes()).hexdigest(),
+            duration=15.0,
+        )
     index_episodes(Archive(ea.settings))
     for site in serve_site(ea.settings):
         yield ea, site

@@ -18,7 +18,7 @@ NOTES = """<![CDATA[<p>Notes</p>
 <iframe src="javascript:alert('iframe')"></iframe><img src=x onerror="alert('onerror')">
 <form action="javascript:alert('form')"><button>go</button></form>
 <style>body{background:url(javascript:alert('css'))}</style>
-<a href="data:text/html,<script>alert('data')</script>">data</a>]]>"""
+<a href="data:text/html,<script>alert('data')</script>">data</a>]]>"""  # noqa: E501 (hostile markup kept verbatim)
 CHAPTERS_JSON = {
     "version": "1.2.0",
     "chapters": [
@@ -30,8 +30,12 @@ CHAPTERS_JSON = {
 PUBLISHER_JSON = {
     "version": "1.0.0",
     "segments": [
-        {"speaker": "<img src=x onerror=alert('speaker')>", "startTime": 0.0, "endTime": 3.0,
-         "body": "</script><script>alert('body')</script> \"><svg onload=alert('attr')>"},
+        {
+            "speaker": "<img src=x onerror=alert('speaker')>",
+            "startTime": 0.0,
+            "endTime": 3.0,
+            "body": "</script><script>alert('body')</script> \"><svg onload=alert('attr')>",
+        },
         {"speaker": "Invité", "startTime": 3.0, "endTime": 6.0, "body": "Rien de spécial {{ 7*7 }}."},
     ],
 }
@@ -43,18 +47,29 @@ def _feed(base: str) -> str:
       <itunes:image href="javascript:alert('image')"/>
       {extra}<enclosure url="{base}/{audio}" type="audio/ogg" length="1"/></item>"""
     items = [
-        item.format(title=SCRIPT_TITLE, guid="h-1", notes=NOTES, base=base, audio="fleurs-en-000.ogg",
-                    extra=f'<podcast:chapters url="{base}/c.json" type="application/json+chapters"/>'),
-        item.format(title="<![CDATA[<b onmouseover=alert('cdata')>Publisher</b>]]>", guid="h-2", notes=NOTES,
-                    base=base, audio="fleurs-en-001.ogg",
-                    extra=f'<podcast:transcript url="{base}/t.json" type="application/json"/>'
-                          '<podcast:person role="&lt;b onclick=alert(1)&gt;" href="javascript:alert(\'person\')">'
-                          '&lt;svg onload=alert(\'person\')&gt;</podcast:person>'),
+        item.format(
+            title=SCRIPT_TITLE,
+            guid="h-1",
+            notes=NOTES,
+            base=base,
+            audio="fleurs-en-000.ogg",
+            extra=f'<podcast:chapters url="{base}/c.json" type="application/json+chapters"/>',
+        ),
+        item.format(
+            title="<![CDATA[<b onmouseover=alert('cdata')>Publisher</b>]]>",
+            guid="h-2",
+            notes=NOTES,
+            base=base,
+            audio="fleurs-en-001.ogg",
+            extra=f'<podcast:transcript url="{base}/t.json" type="application/json"/>'
+            '<podcast:person role="&lt;b onclick=alert(1)&gt;" href="javascript:alert(\'person\')">'
+            "&lt;svg onload=alert('person')&gt;</podcast:person>",
+        ),
     ]
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" xmlns:podcast="https://podcastindex.org/namespace/1.0">
 <channel><title>&lt;/title&gt;&lt;script&gt;alert('channel')&lt;/script&gt;</title><link>javascript:alert('channel-link')</link>
-<description>{NOTES}</description>{''.join(items)}</channel></rss>"""
+<description>{NOTES}</description>{"".join(items)}</channel></rss>"""
 
 
 @pytest.fixture
@@ -79,15 +94,28 @@ def test_hostile_feed_never_runs_script(hostile_site, browser, artifacts):
     base = hostile_site.url
     try:
         page.goto(base + "/")
-        episodes = sorted({page.locator("a[href^='/episodes/']").nth(i).get_attribute("href")
-                           for i in range(page.locator("a[href^='/episodes/']").count())})
+        episodes = sorted(
+            {
+                page.locator("a[href^='/episodes/']").nth(i).get_attribute("href")
+                for i in range(page.locator("a[href^='/episodes/']").count())
+            }
+        )
         assert len(episodes) == 2, episodes
-        paths = ["/", "/about", "/shows/1", "/shows/1/feed.xml", "/nope", "/search?q=alert",
-                 "/search?q=<script>alert(1)</script>"]
+        paths = [
+            "/",
+            "/about",
+            "/shows/1",
+            "/shows/1/feed.xml",
+            "/nope",
+            "/search?q=alert",
+            "/search?q=<script>alert(1)</script>",
+        ]
         for ep in episodes:
             paths += [ep, ep + "?start=0&end=6", ep + "#t=1", ep + "/transcript.vtt"]
         page.goto(base + episodes[-1])
-        paths += [a for a in page.eval_on_selector_all("a.speaker, p.people a", "els => els.map(e => e.getAttribute('href'))")]
+        paths += [
+            a for a in page.eval_on_selector_all("a.speaker, p.people a", "els => els.map(e => e.getAttribute('href'))")
+        ]
         for i, path in enumerate(paths):
             page.goto(base + path)
             # Hover and click everything a reader could: onmouseover and javascript: links.
@@ -111,6 +139,8 @@ def test_hostile_feed_never_runs_script(hostile_site, browser, artifacts):
         # Chapter titles are shown as the text they are.
         titles = page.locator("#chapters .title").all_inner_texts()
         assert titles == [c["title"] for c in CHAPTERS_JSON["chapters"]], titles
-        assert page.eval_on_selector_all("script", "els => els.map(e => e.getAttribute('src'))") == ["/static/player.js"]
+        assert page.eval_on_selector_all("script", "els => els.map(e => e.getAttribute('src'))") == [
+            "/static/player.js"
+        ]
     finally:
         context.close()

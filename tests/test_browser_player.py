@@ -133,7 +133,9 @@ def test_shared_quote_round_trips(live_site, browser, artifacts):
         page.screenshot(path=str(artifacts / "quote.png"), full_page=True)
         # It plays just that range: started at the quote, stopped at its end.
         _wait_time_near(page, float(start), 0.5)
-        page.evaluate(f"() => {{ const a = document.getElementById('player'); a.currentTime = {float(end) - 1.0}; a.play(); }}")
+        page.evaluate(
+            f"() => {{ const a = document.getElementById('player'); a.currentTime = {float(end) - 1.0}; a.play(); }}"
+        )
         page.wait_for_function("() => document.getElementById('player').paused", timeout=10_000)
         assert abs(_current_time(page) - float(end)) < 0.75
     finally:
@@ -215,7 +217,9 @@ def test_a_quote_range_from_the_keyboard_alone(live_site, page, artifacts):
     quoted = page.locator("ol.transcript li.quoted")
     assert quoted.count() == 2
     assert [quoted.nth(i).get_attribute("id") for i in range(2)] == [
-        passages.nth(1).get_attribute("id"), passages.nth(2).get_attribute("id")]
+        passages.nth(1).get_attribute("id"),
+        passages.nth(2).get_attribute("id"),
+    ]
     _wait_time_near(page, float(start), 0.5)
 
 

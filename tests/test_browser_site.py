@@ -64,6 +64,7 @@ def _luminance(rgb: tuple[int, int, int]) -> float:
     def channel(c: int) -> float:
         c = c / 255
         return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
     r, g, b = (channel(c) for c in rgb)
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
@@ -80,7 +81,7 @@ def test_text_contrast_meets_aa(live_site, page, path):
           return [...document.querySelectorAll('a, p, span, h1, h2, h3, time, li, summary, label, button')]
             .filter(el => el.offsetParent !== null && el.textContent.trim())
             .map(el => [getComputedStyle(el).color, bg(el), el.tagName + '.' + el.className]);
-        }"""
+        }"""  # noqa: E501 (JavaScript fragment kept verbatim)
     )
     rgb = lambda s: tuple(int(x) for x in re.findall(r"\d+", s)[:3])  # noqa: E731
     for fg, bg, what in pairs:
@@ -89,7 +90,9 @@ def test_text_contrast_meets_aa(live_site, page, path):
 
 
 def test_phone_width(live_site, browser, artifacts):
-    context = browser.new_context(locale="fr-CA", viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        locale="fr-CA", viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True
+    )
     page = context.new_page()
     try:
         for name, path in [("home", "/"), ("about", "/about"), ("missing", "/episodes/9999")]:

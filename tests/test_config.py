@@ -6,6 +6,8 @@ import pytest
 
 from archive.config import ConfigError, load_settings
 
+pytestmark = pytest.mark.fast
+
 
 def test_switch_languages_are_lower_cased_codes(tmp_path):
     settings = load_settings(environ={"PODARCHIVE_SWITCH_LANGUAGES": "FR, en"}, data_dir=tmp_path)

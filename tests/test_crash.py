@@ -83,7 +83,9 @@ def test_kill_during_stage_loses_nothing(stage, make_settings, slow_root):
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "archive.cli", "ingest"],
-        env=settings_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=settings_env(settings),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     db_path = settings.data_dir / "podarchive.db"
     deadline = time.monotonic() + 120
@@ -105,9 +107,13 @@ def test_kill_during_stage_loses_nothing(stage, make_settings, slow_root):
     per_episode = con.execute("SELECT episode_id, count(*) FROM transcripts GROUP BY episode_id").fetchall()
     assert sorted(n for _, n in per_episode) == [1, 1, 1]
     # Every transcript is whole: segments present and none dangling.
-    assert con.execute(
-        "SELECT count(*) FROM transcripts t WHERE NOT EXISTS (SELECT 1 FROM segments s WHERE s.transcript_id = t.id)"
-    ).fetchone()[0] == 0
+    assert (
+        con.execute(
+            "SELECT count(*) FROM transcripts t"
+            " WHERE NOT EXISTS (SELECT 1 FROM segments s WHERE s.transcript_id = t.id)"
+        ).fetchone()[0]
+        == 0
+    )
     assert con.execute("SELECT count(*) FROM index_outbox").fetchone()[0] == 0
     segments = con.execute("SELECT count(*) FROM segments WHERE trim(text) != ''").fetchone()[0]
     con.close()

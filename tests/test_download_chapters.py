@@ -14,11 +14,16 @@ from archive.pipeline import download_episodes, poll_feeds
 from tests.loopback import Server, serve, static
 
 MP3 = (Path(__file__).parent.parent / "archive" / "demo" / "ask-not.mp3").read_bytes()
-GOOD = json.dumps({"version": "1.2.0", "chapters": [
-    {"startTime": 12.5, "title": "Fashion in the West"},
-    {"startTime": 0, "title": "<script>alert('chapter')</script>Kennedy", "url": "https://example.org/jfk"},
-    {"startTime": 20, "title": "silent", "toc": False},
-]}).encode()
+GOOD = json.dumps(
+    {
+        "version": "1.2.0",
+        "chapters": [
+            {"startTime": 12.5, "title": "Fashion in the West"},
+            {"startTime": 0, "title": "<script>alert('chapter')</script>Kennedy", "url": "https://example.org/jfk"},
+            {"startTime": 20, "title": "silent", "toc": False},
+        ],
+    }
+).encode()
 
 
 def feed(items: list[tuple[str, str, str | None]]) -> bytes:
@@ -26,7 +31,7 @@ def feed(items: list[tuple[str, str, str | None]]) -> bytes:
     body = "".join(
         f"""<item><title>{guid}</title><guid>{guid}</guid><itunes:duration>0:45</itunes:duration>
         <enclosure url="{audio}" type="audio/mpeg" length="{len(MP3)}"/>
-        {f'<podcast:chapters url="{url}" type="application/json+chapters"/>' if url else ''}</item>"""
+        {f'<podcast:chapters url="{url}" type="application/json+chapters"/>' if url else ""}</item>"""
         for guid, audio, url in items
     )
     return f"""<?xml version="1.0" encoding="UTF-8"?>
@@ -64,15 +69,21 @@ def stored(archive: Archive, episode_id: int) -> tuple[list[tuple[float, str, st
 def test_chapters_are_fetched_once_and_never_tied_to_the_audio(archive: Archive, server: Server) -> None:
     server.routes["/a.json"] = static(200, GOOD, Content_Type="application/json+chapters")
     server.routes["/b.json"] = static(200, GOOD, Content_Type="application/json")
-    ids = poll(archive, server, [
-        ("a", server.url("/ep.mp3"), server.url("/a.json")),
-        ("b", server.url("/missing.mp3"), server.url("/b.json")),  # its audio is a 404
-    ])
+    ids = poll(
+        archive,
+        server,
+        [
+            ("a", server.url("/ep.mp3"), server.url("/a.json")),
+            ("b", server.url("/missing.mp3"), server.url("/b.json")),  # its audio is a 404
+        ],
+    )
     report = download_episodes(archive)
     assert (report.done, report.failed) == (1, 1)
     assert "chapters: 2 stored, 0 failed" in report.notes
-    expected = [(0.0, "<script>alert('chapter')</script>Kennedy", "https://example.org/jfk"),
-                (12.5, "Fashion in the West", None)]
+    expected = [
+        (0.0, "<script>alert('chapter')</script>Kennedy", "https://example.org/jfk"),
+        (12.5, "Fashion in the West", None),
+    ]
     for guid in ("a", "b"):
         rows, episode = stored(archive, ids[guid])
         assert rows == expected, guid
@@ -112,16 +123,28 @@ def test_a_new_url_is_fetched_again_and_a_dropped_one_hides_the_chapters(archive
     assert rows == [] and episode.chapters_url is None and episode.chapters_error is None
 
 
-@pytest.mark.parametrize(("path", "route", "error"), [
-    ("/page.json", static(200, b"<!doctype html><title>Chapters</title>", Content_Type="text/html"), "ChaptersError"),
-    ("/empty.json", static(200, b""), "ChaptersError"),
-    ("/deep.json", static(200, b"[" * 200_000), "ChaptersError"),
-    ("/huge.json", static(200, b'{"chapters": [' + b'{"startTime": 1, "title": "x"},' * 100_000 + b"{}]}"), "TooLarge"),
-    ("/gone.json", static(404), "FetchError"),
-    ("/inward.json", static(302, Location="http://10.0.0.1/chapters.json"), "BlockedURL"),
-    ("localhost", None, "BlockedURL"),
-    ("file", None, "BlockedURL"),
-], ids=["html", "empty", "nested", "3-mb", "404", "redirect-inward", "localhost", "file-url"])
+@pytest.mark.parametrize(
+    ("path", "route", "error"),
+    [
+        (
+            "/page.json",
+            static(200, b"<!doctype html><title>Chapters</title>", Content_Type="text/html"),
+            "ChaptersError",
+        ),
+        ("/empty.json", static(200, b""), "ChaptersError"),
+        ("/deep.json", static(200, b"[" * 200_000), "ChaptersError"),
+        (
+            "/huge.json",
+            static(200, b'{"chapters": [' + b'{"startTime": 1, "title": "x"},' * 100_000 + b"{}]}"),
+            "TooLarge",
+        ),
+        ("/gone.json", static(404), "FetchError"),
+        ("/inward.json", static(302, Location="http://10.0.0.1/chapters.json"), "BlockedURL"),
+        ("localhost", None, "BlockedURL"),
+        ("file", None, "BlockedURL"),
+    ],
+    ids=["html", "empty", "nested", "3-mb", "404", "redirect-inward", "localhost", "file-url"],
+)
 def test_bad_chapters_files_are_errors_on_the_episode_only(
     archive: Archive, server: Server, path: str, route: object, error: str
 ) -> None:

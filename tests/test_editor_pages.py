@@ -44,8 +44,15 @@ def test_save_from_the_form_then_add_the_new_word_to_the_vocabulary(site):
     eid = ea.ids["ep-1"]
     html = _page(client, f"/editor/episodes/{eid}")
     token = csrf_of(html)
-    saved = client.post(f"/editor/episodes/{eid}/passages/2", data={
-        "csrf_token": token, "base": "0", "text": "Parlons de Natashquan et de Vigneault.", "speaker": "SPEAKER_1"})
+    saved = client.post(
+        f"/editor/episodes/{eid}/passages/2",
+        data={
+            "csrf_token": token,
+            "base": "0",
+            "text": "Parlons de Natashquan et de Vigneault.",
+            "speaker": "SPEAKER_1",
+        },
+    )
     assert saved.status_code == 302 and "terms=Vigneault" in saved.headers["Location"]
     html = _page(client, saved.headers["Location"].split("#")[0])
     assert 'name="add" value="Vigneault"' in html
@@ -63,8 +70,13 @@ def test_history_shows_who_what_and_reverts(site):
     ea, app, client = site
     eid = ea.ids["ep-1"]
     token = csrf_of(_page(client, f"/editor/episodes/{eid}"))
-    client.post(f"/editor/episodes/{eid}/passages/1", data={"csrf_token": token, "base": "0", "text": "Merci mille fois"})
-    client.post(f"/editor/episodes/{eid}/speakers", data={"csrf_token": token, "base": "1", "old": "SPEAKER_2", "new": "Gilles Vigneault"})
+    client.post(
+        f"/editor/episodes/{eid}/passages/1", data={"csrf_token": token, "base": "0", "text": "Merci mille fois"}
+    )
+    client.post(
+        f"/editor/episodes/{eid}/speakers",
+        data={"csrf_token": token, "base": "1", "old": "SPEAKER_2", "new": "Gilles Vigneault"},
+    )
     html = _page(client, f"/editor/episodes/{eid}/history")
     assert "ed@example.org" in html and "Revision 2" in html
     assert "<del>beaucoup c&#39;est un plaisir</del> <ins>mille fois</ins>" in html
@@ -85,7 +97,9 @@ def test_only_admins_change_the_show_publishing_setting(site):
     boss = app.test_client()
     login(boss, email="boss@example.org")
     html = _page(boss, "/editor/shows/1/vocabulary")
-    assert boss.post("/editor/shows/1/publishing", data={"csrf_token": csrf_of(html), "publish": "0"}).status_code == 302
+    assert (
+        boss.post("/editor/shows/1/publishing", data={"csrf_token": csrf_of(html), "publish": "0"}).status_code == 302
+    )
     assert "Only reviewed transcripts" in _page(boss, "/editor/shows/1/vocabulary")
 
 
@@ -104,9 +118,14 @@ def test_reader_suggestion_is_stored_not_published_and_rate_limited(site):
     assert "Parlons de Natashquan et de Vignault" in form
     token = csrf_of(form)
     assert reader.post(f"/episodes/{eid}/suggest", data={"p": "2", "text": "x"}).status_code == 400  # no CSRF token
-    done = reader.post(f"/episodes/{eid}/suggest", data={"csrf_token": token, "p": "2", "text": "Parlons de Natashquan et de Vigneault", "note": "nom"})
+    done = reader.post(
+        f"/episodes/{eid}/suggest",
+        data={"csrf_token": token, "p": "2", "text": "Parlons de Natashquan et de Vigneault", "note": "nom"},
+    )
     assert done.status_code == 200
-    same = reader.post(f"/episodes/{eid}/suggest", data={"csrf_token": token, "p": "2", "text": "Parlons de Natashquan et de Vignault"})
+    same = reader.post(
+        f"/episodes/{eid}/suggest", data={"csrf_token": token, "p": "2", "text": "Parlons de Natashquan et de Vignault"}
+    )
     assert same.status_code == 400  # unchanged text is not a suggestion
     limited = reader.post(f"/episodes/{eid}/suggest", data={"csrf_token": token, "p": "2", "text": "autre"})
     assert limited.status_code == 429
@@ -117,7 +136,10 @@ def test_reader_suggestion_is_stored_not_published_and_rate_limited(site):
         assert editing.working_copy(s, eid).number == 0  # never published by itself
     assert "Vigneault" in _page(client, "/editor/suggestions")
     token = csrf_of(_page(client, "/editor/suggestions"))
-    assert client.post(f"/editor/suggestions/{rows[0].id}", data={"csrf_token": token, "action": "apply"}).status_code == 302
+    assert (
+        client.post(f"/editor/suggestions/{rows[0].id}", data={"csrf_token": token, "action": "apply"}).status_code
+        == 302
+    )
     with Archive(ea.settings).db.session() as s:
         copy = editing.working_copy(s, eid)
         assert copy.snapshot[2].text == "Parlons de Natashquan et de Vigneault" and copy.state == "in_review"
@@ -129,9 +151,13 @@ def test_honeypot_and_unknown_passages(site):
     eid = ea.ids["ep-1"]
     reader = app.test_client()
     token = csrf_of(_page(reader, f"/episodes/{eid}/suggest?p=0"))
-    bot = reader.post(f"/episodes/{eid}/suggest", data={"csrf_token": token, "p": "0", "text": "spam", "website": "http://spam"})
+    bot = reader.post(
+        f"/episodes/{eid}/suggest", data={"csrf_token": token, "p": "0", "text": "spam", "website": "http://spam"}
+    )
     assert bot.status_code == 200
-    assert reader.post(f"/episodes/{eid}/suggest", data={"csrf_token": token, "p": "99", "text": "x"}).status_code == 404
+    assert (
+        reader.post(f"/episodes/{eid}/suggest", data={"csrf_token": token, "p": "99", "text": "x"}).status_code == 404
+    )
     assert reader.get("/episodes/999/suggest?p=0").status_code == 404
     assert "0:05" in _page(reader, f"/episodes/{eid}/suggest")  # pick a passage
     with Archive(ea.settings).db.session() as s:
@@ -160,13 +186,21 @@ def test_editor_is_told_when_a_newer_machine_transcript_arrives_after_revisions(
     eid = ea.ids["ep-2"]
     html = _page(client, f"/editor/episodes/{eid}")
     assert "newer-machine-text" not in html  # machine text only, no revision
-    saved = client.post(f"/editor/episodes/{eid}/passages/0", data={
-        "csrf_token": csrf_of(html), "base": "0", "text": "Une autre entrevue avec Vigneault à Québec", "speaker": ""})
+    saved = client.post(
+        f"/editor/episodes/{eid}/passages/0",
+        data={
+            "csrf_token": csrf_of(html),
+            "base": "0",
+            "text": "Une autre entrevue avec Vigneault à Québec",
+            "speaker": "",
+        },
+    )
     assert saved.status_code == 302
     assert "newer-machine-text" not in _page(client, f"/editor/episodes/{eid}")  # revision over the newest
     with Archive(ea.settings).db.session() as s:
-        store.save_transcript(s, store.get_episode(s, eid), transcript([(None, "Une autre entrevue, refaite")]),
-                              seconds_taken=1.0)
+        store.save_transcript(
+            s, store.get_episode(s, eid), transcript([(None, "Une autre entrevue, refaite")]), seconds_taken=1.0
+        )
 
     html = _page(client, f"/editor/episodes/{eid}")
     assert 'id="newer-machine-text"' in html

@@ -48,11 +48,17 @@ def test_save_keeps_machine_transcript_and_times_unchanged_words(ea):
     by_text = {w.text: w for w in old.words}
     for w in new.words:
         if w.text in by_text:  # unchanged words keep their times and confidence
-            assert (w.start, w.end, w.probability) == (by_text[w.text].start, by_text[w.text].end, by_text[w.text].probability)
+            assert (w.start, w.end, w.probability) == (
+                by_text[w.text].start,
+                by_text[w.text].end,
+                by_text[w.text].probability,
+            )
     changed = [w for w in new.words if w.text not in by_text]
     assert [w.text for w in changed] == ["Vigneault,", "ici"]
     # Changed words take the span of the words they replace, inside the passage, in order.
-    assert (changed[0].start, changed[0].end) == pytest.approx((by_text["Vignault"].start, by_text["Vignault"].end), abs=1e-3)
+    assert (changed[0].start, changed[0].end) == pytest.approx(
+        (by_text["Vignault"].start, by_text["Vignault"].end), abs=1e-3
+    )
     assert all(old.start <= w.start <= w.end <= old.end for w in new.words)
     assert [w.start for w in new.words] == sorted(w.start for w in new.words)
 
@@ -135,10 +141,14 @@ def test_show_setting_hides_machine_text_but_not_published_text(ea):
 
 def test_queue_puts_risky_transcripts_first_and_drops_published_ones(make_settings):
     settings = make_settings()
-    ids = build(settings, [{"title": "Calme", "guid": "a"}, {"title": "Risqué", "guid": "b"}], {
-        "a": transcript([(None, "tout va bien ici")]),
-        "b": transcript([(None, "tout va bien ici")]),
-    })
+    ids = build(
+        settings,
+        [{"title": "Calme", "guid": "a"}, {"title": "Risqué", "guid": "b"}],
+        {
+            "a": transcript([(None, "tout va bien ici")]),
+            "b": transcript([(None, "tout va bien ici")]),
+        },
+    )
     archive = Archive(settings)
     with archive.db.session() as s:
         seg = editing.machine_transcript(s, ids["b"]).segments[0]

@@ -29,8 +29,14 @@ def test_scores_count_word_and_character_errors():
 def test_eval_command_reports_wer_per_language_and_speed(make_settings, tmp_path):
     refs = tmp_path / "refs"
     refs.mkdir()
-    for name in ("jfk.flac", "jfk.txt", "fleurs-en-000.ogg", "fleurs-en-000.txt",
-                 "fleurs-fr-000.ogg", "fleurs-fr-000.txt"):
+    for name in (
+        "jfk.flac",
+        "jfk.txt",
+        "fleurs-en-000.ogg",
+        "fleurs-en-000.txt",
+        "fleurs-fr-000.ogg",
+        "fleurs-fr-000.txt",
+    ):
         shutil.copyfile(AUDIO / name, refs / name)
     settings = make_settings()
     result = run_cli(settings, "eval", "--refs", str(refs), "--batch-size", "0", "--batch-size", "8")

@@ -9,7 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-
 from archive import feed_store, outbox, store
 from archive.config import Settings
 from archive.context import Archive
@@ -24,8 +23,14 @@ def _archive_with(settings: Settings, root: Path, base: str, files: list[str]) -
     for n, name in enumerate(files):
         if not (root / name).exists():
             copy_audio(name, root)
-        items.append({"title": name, "guid": f"ep-{n}", "url": f"{base}/{name}",
-                      "date": f"Mon, 0{n + 1} Nov 2026 09:00:00 +0000"})
+        items.append(
+            {
+                "title": name,
+                "guid": f"ep-{n}",
+                "url": f"{base}/{name}",
+                "date": f"Mon, 0{n + 1} Nov 2026 09:00:00 +0000",
+            }
+        )
     (root / "feed.xml").write_text(rss("Isolation", items))
     archive = Archive(settings)
     with archive.db.session() as s:
@@ -37,8 +42,9 @@ def _archive_with(settings: Settings, root: Path, base: str, files: list[str]) -
 
 def _states(archive: Archive) -> dict[str, tuple[bool, str | None, int]]:
     with archive.db.session() as s:
-        return {c.title: (c.has_transcript, c.error, s.get(store.Episode, c.id).attempts)
-                for c in store.latest_episodes(s)}
+        return {
+            c.title: (c.has_transcript, c.error, s.get(store.Episode, c.id).attempts) for c in store.latest_episodes(s)
+        }
 
 
 def _signal_first_job(executor: LocalProcessExecutor, sig: int) -> object:
@@ -132,14 +138,29 @@ def test_worker_over_its_memory_limit_fails_the_episode(make_settings, http_root
         probe.close()
     # 3 minutes of real speech need far more than 24 MB more to decode and transcribe.
     copy_audio("ask-not.mp3", root)
-    subprocess.run(["ffmpeg", "-v", "error", "-stream_loop", "3", "-i", str(root / "ask-not.mp3"),
-                    "-c", "copy", str(root / "long.mp3")], check=True, timeout=60)
-    settings = make_settings(transcribe_memory_mb=loaded_kb // 1024 + 24,
-                             transcribe_timeout=30, transcribe_timeout_factor=0)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-stream_loop",
+            "3",
+            "-i",
+            str(root / "ask-not.mp3"),
+            "-c",
+            "copy",
+            str(root / "long.mp3"),
+        ],
+        check=True,
+        timeout=60,
+    )
+    settings = make_settings(
+        transcribe_memory_mb=loaded_kb // 1024 + 24, transcribe_timeout=30, transcribe_timeout_factor=0
+    )
     archive = _archive_with(settings, root, base, ["long.mp3"])
     report = transcribe_episodes(archive)
     assert (report.done, report.failed) == (0, 1)
-    (done, error, attempts), = _states(archive).values()
+    ((done, error, attempts),) = _states(archive).values()
     assert not done and attempts == 1
     assert "memory" in (error or "").lower() or "alloc" in (error or "").lower(), error
 
@@ -154,7 +175,9 @@ def test_kill_9_of_the_ingest_leaves_no_partial_transcript(make_settings, http_r
     archive = _archive_with(settings, root, base, ["entretien-montagne.mp3"])
     proc = subprocess.Popen(
         [sys.executable, "-m", "archive.cli", "ingest", "--stage", "transcribe"],
-        env=settings_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=settings_env(settings),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     # Wait until the ingest has a worker child, give it a moment to be mid-job, then kill -9.
     children: list[int] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import distributed  # noqa: E402,F401  (installed by ./dev test: the dask extra)
 import pytest
 
 from archive import feed_store, store
@@ -10,15 +11,17 @@ from archive.executor import DaskExecutor, make_executor
 from archive.pipeline import run_stages, transcribe_episodes
 from tests.conftest import copy_audio, rss
 
-import distributed  # noqa: E402,F401  (installed by ./dev test: the dask extra)
-
 
 @pytest.fixture(scope="module")
 def cluster():
     """A scheduler and two single-threaded worker processes, bound to 127.0.0.1."""
     with distributed.LocalCluster(
-        processes=True, n_workers=2, threads_per_worker=1, host="127.0.0.1",
-        dashboard_address=None, silence_logs=40,
+        processes=True,
+        n_workers=2,
+        threads_per_worker=1,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=40,
     ) as local:
         yield local
 
@@ -61,8 +64,9 @@ def test_dask_job_over_its_deadline_is_marked_for_retry(make_settings, http_root
     copy_audio("ask-not.mp3", root)
     (root / "feed.xml").write_text(rss("Slow", [{"title": "long", "guid": "g", "url": f"{base}/ask-not.mp3"}]))
     # 45 s of audio cannot be transcribed in 0.2 s, even by a warm worker.
-    settings = make_settings(dask_scheduler=cluster.scheduler_address,
-                             transcribe_timeout=0.2, transcribe_timeout_factor=0.0)
+    settings = make_settings(
+        dask_scheduler=cluster.scheduler_address, transcribe_timeout=0.2, transcribe_timeout_factor=0.0
+    )
     archive = Archive(settings)
     with archive.db.session() as s:
         feed_store.add_feed(s, f"{base}/feed.xml", "en")

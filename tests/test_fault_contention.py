@@ -36,7 +36,8 @@ archive = Archive(load_settings())
 end = time.monotonic() + float(sys.argv[1])
 n = 0
 while time.monotonic() < end:
-    add_show(archive, f"Process show {n}", {f"P{n} ep {i}": ["a passage of text"] * 30 for i in range(10)}, language="en")
+    episodes = {f"P{n} ep {i}": ["a passage of text"] * 30 for i in range(10)}
+    add_show(archive, f"Process show {n}", episodes, language="en")
     n += 1
 print(n)
 """
@@ -67,8 +68,12 @@ def test_writers_and_the_site_never_show_database_is_locked(make_settings: Calla
         i = 0
         while not stop.is_set():
             try:
-                add_show(archive, f"Thread {n} show {i}",
-                         {f"T{n}-{i} ep {k}": ["words to store"] * 20 for k in range(5)}, language="en")
+                add_show(
+                    archive,
+                    f"Thread {n} show {i}",
+                    {f"T{n}-{i} ep {k}": ["words to store"] * 20 for k in range(5)},
+                    language="en",
+                )
                 writes["thread"] += 1
                 # Read, then write in the same session: the pattern that upgrades a read lock.
                 with archive.db.session() as s:
@@ -87,9 +92,15 @@ def test_writers_and_the_site_never_show_database_is_locked(make_settings: Calla
                 try:
                     if i % 4 == 3:
                         form = client.get(f"/episodes/{episode}/suggest?p=0")
-                        r = client.post(f"/episodes/{episode}/suggest", data={
-                            "p": "0", "text": f"Bonjour Gilles Vigneault merci {n}-{i}", "note": "contention",
-                            "csrf_token": csrf_of(form.text)})
+                        r = client.post(
+                            f"/episodes/{episode}/suggest",
+                            data={
+                                "p": "0",
+                                "text": f"Bonjour Gilles Vigneault merci {n}-{i}",
+                                "note": "contention",
+                                "csrf_token": csrf_of(form.text),
+                            },
+                        )
                         writes["suggestion"] += r.status_code == 200
                     else:
                         r = client.get(paths[i % len(paths)])
@@ -100,9 +111,14 @@ def test_writers_and_the_site_never_show_database_is_locked(make_settings: Calla
                     errors.append(f"reader {n}: {type(exc).__name__}: {exc}")
                 i += 1
 
-    process = subprocess.Popen([sys.executable, "-c", WRITER, str(SECONDS)], env=settings_env(settings),
-                               cwd=Path(__file__).parent.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(SECONDS)],
+        env=settings_env(settings),
+        cwd=Path(__file__).parent.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(3)]
     threads += [threading.Thread(target=reader, args=(n,)) for n in range(4)]
     for t in threads:

@@ -24,6 +24,7 @@ from tests.conftest import AUDIO, copy_audio, rss, settings_env
 
 pytestmark = pytest.mark.sqlite_only
 
+
 def _limit(limit: int) -> Callable[[], None]:
     def apply() -> None:
         # In the child, before exec: both survive exec. A write past the limit then fails with EFBIG.
@@ -35,9 +36,15 @@ def _limit(limit: int) -> Callable[[], None]:
 
 def _run_limited(settings: Settings, limit: int, stage: str) -> subprocess.CompletedProcess[str]:
     """The real `podarchive ingest --stage STAGE` with every file it writes capped at limit bytes."""
-    return subprocess.run([sys.executable, "-m", "archive.cli", "ingest", "--stage", stage],
-                          env=settings_env(settings), capture_output=True, text=True, timeout=120,
-                          preexec_fn=_limit(limit), cwd=Path(__file__).parent.parent)
+    return subprocess.run(
+        [sys.executable, "-m", "archive.cli", "ingest", "--stage", stage],
+        env=settings_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_limit(limit),
+        cwd=Path(__file__).parent.parent,
+    )
 
 
 def _integrity(settings: Settings) -> str:
@@ -52,14 +59,17 @@ def _feed(root: Path, base: str, files: list[str]) -> None:
     items = []
     for n, name in enumerate(files):
         copy_audio(name, root)
-        items.append({"title": name, "guid": f"g{n}", "url": f"{base}/{name}",
-                      "date": f"Mon, 0{n + 1} Nov 2026 09:00:00 +0000"})
+        items.append(
+            {"title": name, "guid": f"g{n}", "url": f"{base}/{name}", "date": f"Mon, 0{n + 1} Nov 2026 09:00:00 +0000"}
+        )
     (root / "feed.xml").write_text(rss("Disk", items))
 
 
 def _episodes(archive: Archive) -> dict[str, tuple[str | None, str | None]]:
     with archive.db.session() as s:
-        return {e.title: (e.audio.path if e.audio else None, e.last_error) for e in s.scalars(store.select(store.Episode))}
+        return {
+            e.title: (e.audio.path if e.audio else None, e.last_error) for e in s.scalars(store.select(store.Episode))
+        }
 
 
 def test_download_past_the_file_size_limit_fails_that_episode_cleanly(
@@ -106,7 +116,9 @@ def test_database_write_past_the_file_size_limit_is_clean(
     items = "".join(
         f"<item><title>Ep {n}</title><guid>g{n}</guid><description>{notes}</description></item>" for n in range(400)
     )
-    (root / "big.xml").write_text(f'<?xml version="1.0"?><rss version="2.0"><channel><title>Big</title>{items}</channel></rss>')
+    (root / "big.xml").write_text(
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Big</title>{items}</channel></rss>'
+    )
     (root / "small.xml").write_text(rss("Small", [{"title": "One", "guid": "s1", "url": f"{base}/a.mp3"}]))
     settings = make_settings()
     archive = Archive(settings)
@@ -146,8 +158,9 @@ def test_audio_store_on_a_full_tmpfs(make_settings: Callable[..., Settings], htt
     root, base = http_root
     settings = make_settings()
     settings.audio_dir.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(settings.audio_dir)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(settings.audio_dir)], capture_output=True, text=True
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.strip()}")
     try:

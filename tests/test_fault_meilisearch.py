@@ -26,9 +26,7 @@ def expected_ids(archive: Archive) -> set[str]:
     """Passage ids the database says the index should hold."""
     with archive.db.session() as s:
         return {
-            f"e{p.episode_id}-{p.position}"
-            for eid in outbox.all_episode_ids(s)
-            for p in outbox.public_passages(s, eid)
+            f"e{p.episode_id}-{p.position}" for eid in outbox.all_episode_ids(s) for p in outbox.public_passages(s, eid)
         }
 
 
@@ -73,14 +71,17 @@ def test_fault_then_recovery_index_matches_database(
         [report] = run_stages(archive, ("index",))
         assert (report.done, report.failed) == (2, 0), report
         assert queued(archive) == []
-        assert archive.search.passage_ids() == expected_ids(archive) == {
-            f"e{ids['Un']}-0", f"e{ids['Un']}-1", f"e{ids['Deux']}-0"
-        }
+        assert (
+            archive.search.passage_ids()
+            == expected_ids(archive)
+            == {f"e{ids['Un']}-0", f"e{ids['Un']}-1", f"e{ids['Deux']}-0"}
+        )
         assert {h.episode_id for h in archive.search.search("tiger").hits} == {ids["Un"]}
 
 
-def test_fault_in_the_middle_of_a_run_keeps_the_rest_queued(make_settings: Callable[..., Settings],
-                                                            meili: Endpoint) -> None:
+def test_fault_in_the_middle_of_a_run_keeps_the_rest_queued(
+    make_settings: Callable[..., Settings], meili: Endpoint
+) -> None:
     with fault_proxy(meili.url) as proxy:
         archive = Archive(make_settings(meili_url=proxy.url))
         texts = english_corpus()
@@ -110,8 +111,9 @@ def test_fault_in_the_middle_of_a_run_keeps_the_rest_queued(make_settings: Calla
         assert archive.search.passage_ids() == expected_ids(archive)
 
 
-def test_meilisearch_killed_mid_batch_converges_after_restart(make_settings: Callable[..., Settings],
-                                                               tmp_path: Path) -> None:
+def test_meilisearch_killed_mid_batch_converges_after_restart(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
     # Our own Meilisearch (the session's one must live): killed with SIGKILL, restarted on its data.
     local = LocalMeili(load_settings(environ={}, data_dir=tmp_path / "own-meili"))
     first = local.ensure_running()
@@ -120,8 +122,9 @@ def test_meilisearch_killed_mid_batch_converges_after_restart(make_settings: Cal
             archive = Archive(make_settings(meili_url=proxy.url, meili_key=first.key))
             texts = english_corpus()
             # A large batch: 12 episodes of 200 passages (2,400 documents).
-            episodes = {f"Ep {n}": [texts[(n * 200 + i) % len(texts)] + f" ({n}.{i})" for i in range(200)]
-                        for n in range(12)}
+            episodes = {
+                f"Ep {n}": [texts[(n * 200 + i) % len(texts)] + f" ({n}.{i})" for i in range(200)] for n in range(12)
+            }
             add_show(archive, "Large", episodes, language="en")
             expected = expected_ids(archive)
             assert len(expected) == 2400

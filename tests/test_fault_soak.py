@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.soak, pytest.mark.sqlite_only]
 SOAK_SECONDS = float(os.environ.get("PODARCHIVE_SOAK_SECONDS", "60"))
 WARM_UP = 15.0
 CLIPS = ["fleurs-en-000.ogg", "fleurs-en-001.ogg", "fleurs-en-002.ogg"]
-WORDS = ["the", "world", "people", "water", "time", "nonsense-word", "é", "\"quoted\""]
+WORDS = ["the", "world", "people", "water", "time", "nonsense-word", "é", '"quoted"']
 # The web process on its own: the site as `podarchive serve` runs it, with the search rate
 # limit lifted (every request here comes from one loopback address).
 WEB = """
@@ -64,7 +64,9 @@ def _add_round(settings: Settings, root: Path, base: str, n: int) -> None:
     assert added.returncode == 0, added.stderr
 
 
-def test_search_and_pages_while_ingest_runs(make_settings: Callable[..., Settings], http_root: tuple[Path, str]) -> None:
+def test_search_and_pages_while_ingest_runs(
+    make_settings: Callable[..., Settings], http_root: tuple[Path, str]
+) -> None:
     root, base = http_root
     settings = make_settings()
     _add_round(settings, root, base, 0)
@@ -76,9 +78,15 @@ def test_search_and_pages_while_ingest_runs(make_settings: Callable[..., Setting
     port = free_port()
     # Its log goes to a file: a pipe nobody reads fills after ~900 request lines and blocks the server.
     log_path = settings.data_dir / "web.log"
-    log_file = open(log_path, "wb")
-    web = subprocess.Popen([sys.executable, "-c", WEB, str(port)], env=settings_env(settings),
-                           cwd=Path(__file__).parent.parent, stdout=subprocess.DEVNULL, stderr=log_file)
+    # The child gets its own copy of the descriptor, so ours can close once it has started.
+    with open(log_path, "wb") as log_file:
+        web = subprocess.Popen(
+            [sys.executable, "-c", WEB, str(port)],
+            env=settings_env(settings),
+            cwd=Path(__file__).parent.parent,
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+        )
     url = f"http://127.0.0.1:{port}"
     stop = threading.Event()
     latencies: list[float] = []
@@ -112,8 +120,13 @@ def test_search_and_pages_while_ingest_runs(make_settings: Callable[..., Setting
             while not stop.is_set():
                 with lock:
                     eid = episode_ids[i % len(episode_ids)]
-                path = (f"/search?q={WORDS[(i + k) % len(WORDS)]}" if i % 2 == 0
-                        else f"/episodes/{eid}" if i % 4 == 1 else "/")
+                path = (
+                    f"/search?q={WORDS[(i + k) % len(WORDS)]}"
+                    if i % 2 == 0
+                    else f"/episodes/{eid}"
+                    if i % 4 == 1
+                    else "/"
+                )
                 started = time.monotonic()
                 try:
                     r = client.get(path)
@@ -134,7 +147,9 @@ def test_search_and_pages_while_ingest_runs(make_settings: Callable[..., Setting
     try:
         wait_healthy(url)
         refresh_ids()
-        threads = [threading.Thread(target=ingest_loop)] + [threading.Thread(target=reader, args=(k,)) for k in range(4)]
+        threads = [threading.Thread(target=ingest_loop)] + [
+            threading.Thread(target=reader, args=(k,)) for k in range(4)
+        ]
         for t in threads:
             t.start()
         started = time.monotonic()
@@ -151,16 +166,17 @@ def test_search_and_pages_while_ingest_runs(make_settings: Callable[..., Setting
         stop.set()
         web.terminate()
         web.wait(timeout=30)
-        log_file.close()
         err = log_path.read_text(errors="replace")
 
     ordered = sorted(latencies)
     p50, p95 = ordered[len(ordered) // 2], ordered[int(len(ordered) * 0.95)]
     warm = [mb for t, mb in rss if t >= WARM_UP]
-    print(f"\nsoak {SOAK_SECONDS:.0f}s: {len(latencies)} requests, statuses {statuses}, "
-          f"p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms; ingest runs {ingest_runs}; "
-          f"web RSS {warm[0]:.0f} -> {warm[-1]:.0f} MB (max {max(warm):.0f}); "
-          f"WAL max {max(wal_sizes) / 1e6:.1f} MB, last {wal_sizes[-1] / 1e6:.1f} MB")
+    print(
+        f"\nsoak {SOAK_SECONDS:.0f}s: {len(latencies)} requests, statuses {statuses}, "
+        f"p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms; ingest runs {ingest_runs}; "
+        f"web RSS {warm[0]:.0f} -> {warm[-1]:.0f} MB (max {max(warm):.0f}); "
+        f"WAL max {max(wal_sizes) / 1e6:.1f} MB, last {wal_sizes[-1] / 1e6:.1f} MB"
+    )
     assert not failures, (failures[:10], err[-5000:])
     assert "Traceback" not in err, err[-2000:]
     assert len(latencies) > 100 and all(code < 500 for code in statuses)

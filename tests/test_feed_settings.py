@@ -19,7 +19,9 @@ def test_feeds_set_changes_settings_and_queues_index_work(make_settings):
         for rows in outbox.pending_index_work(s, store.now() + timedelta(days=1)).values():
             outbox.complete_index_work(s, rows)
 
-    out = run_cli(settings, "feeds", "set", str(feed_id), "--language", "EN", "--no-publish-transcripts", "--prefer-asr")
+    out = run_cli(
+        settings, "feeds", "set", str(feed_id), "--language", "EN", "--no-publish-transcripts", "--prefer-asr"
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [
         f"feed {feed_id}: language: fr -> en (for episodes transcribed from now on; 2 queued for the search index)",

@@ -10,6 +10,8 @@ import pytest
 from feeds import Chapter, ChaptersError, ParseError, parse_chapters
 from feeds.chapters import MAX_CHAPTERS, MAX_TITLE
 
+pytestmark = pytest.mark.fast
+
 DATA = Path(__file__).parent / "data" / "chapters"
 
 
@@ -22,12 +24,21 @@ def test_the_specs_complex_example() -> None:
     chapters = parse_chapters(content, "https://example.com/ep7/chapters.json")
     # Eleven entries; the silent "toc": false one (a location, no title) is not shown.
     assert [(c.start, c.title) for c in chapters] == [
-        (0.0, "Intro"), (168.0, "Hearing Aids"), (260.0, "Progress Report"), (410.0, "Namespace"),
-        (3990.0, "Just Break Up"), (4200.0, "Played song by artist"), (4600.0, "Donations"),
-        (5510.0, "The Big Players"), (5854.0, "Spread the Word"), (6089.0, "Outro"),
+        (0.0, "Intro"),
+        (168.0, "Hearing Aids"),
+        (260.0, "Progress Report"),
+        (410.0, "Namespace"),
+        (3990.0, "Just Break Up"),
+        (4200.0, "Played song by artist"),
+        (4600.0, "Donations"),
+        (5510.0, "The Big Players"),
+        (5854.0, "Spread the Word"),
+        (6089.0, "Outro"),
     ]
     assert chapters[3] == Chapter(
-        410.0, "Namespace", "https://github.com/Podcastindex-org/podcast-namespace",
+        410.0,
+        "Namespace",
+        "https://github.com/Podcastindex-org/podcast-namespace",
         "https://example.com/images/namepsace_example.jpg",
     )
     assert chapters[0].url is None and chapters[0].img is None
@@ -40,56 +51,84 @@ def test_the_demo_episodes_chapters_fit_its_audio() -> None:
 
 
 def test_unsorted_files_are_sorted_and_ties_keep_file_order() -> None:
-    content = _file({"startTime": 30, "title": "c"}, {"startTime": 0, "title": "a"}, {"startTime": 30, "title": "d"},
-                    {"startTime": "12.5", "title": "b"})
+    content = _file(
+        {"startTime": 30, "title": "c"},
+        {"startTime": 0, "title": "a"},
+        {"startTime": 30, "title": "d"},
+        {"startTime": "12.5", "title": "b"},
+    )
     assert [(c.start, c.title) for c in parse_chapters(content)] == [(0, "a"), (12.5, "b"), (30, "c"), (30, "d")]
 
 
-@pytest.mark.parametrize("entry", [
-    {"title": "no start"},
-    {"startTime": None, "title": "null start"},
-    {"startTime": True, "title": "boolean start"},
-    {"startTime": -1, "title": "negative"},
-    {"startTime": "soon", "title": "words"},
-    {"startTime": "NaN", "title": "nan string"},
-    {"startTime": 1e308 * 10, "title": "infinite"},
-    {"startTime": 10 ** 400, "title": "a 400-digit integer"},
-    {"startTime": [1], "title": "a list"},
-    {"startTime": 5},
-    {"startTime": 5, "title": ""},
-    {"startTime": 5, "title": "   \n\t "},
-    {"startTime": 5, "title": 42},
-    {"startTime": 5, "title": {"en": "object"}},
-    {"startTime": 5, "title": "hidden", "toc": False},
-    "a string",
-    17,
-    None,
-    [0, "list"],
-], ids=lambda e: str(e)[:40])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"title": "no start"},
+        {"startTime": None, "title": "null start"},
+        {"startTime": True, "title": "boolean start"},
+        {"startTime": -1, "title": "negative"},
+        {"startTime": "soon", "title": "words"},
+        {"startTime": "NaN", "title": "nan string"},
+        {"startTime": 1e308 * 10, "title": "infinite"},
+        {"startTime": 10**400, "title": "a 400-digit integer"},
+        {"startTime": [1], "title": "a list"},
+        {"startTime": 5},
+        {"startTime": 5, "title": ""},
+        {"startTime": 5, "title": "   \n\t "},
+        {"startTime": 5, "title": 42},
+        {"startTime": 5, "title": {"en": "object"}},
+        {"startTime": 5, "title": "hidden", "toc": False},
+        "a string",
+        17,
+        None,
+        [0, "list"],
+    ],
+    ids=lambda e: str(e)[:40],
+)
 def test_unusable_entries_are_skipped(entry: object) -> None:
     content = _file({"startTime": 1, "title": "kept"}, entry).replace(b"Infinity", b"1e999")
     assert [c.title for c in parse_chapters(content)] == ["kept"]
 
 
-@pytest.mark.parametrize("content", [
-    b"",
-    b"   ",
-    b"<html><body>Not found</body></html>",
-    b"WEBVTT\n\n00:00.000 --> 00:01.000\nhi",
-    b'<?xml version="1.0"?><chapters/>',
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00",
-    b"\xff\xfe\xfd",
-    b'{"version": "1.2.0", "chapters": [{"startTime": 0, "title": "cut',
-    b"[]",
-    b"null",
-    b'"chapters"',
-    b'{"version": "1.2.0"}',
-    b'{"chapters": {"startTime": 0, "title": "not a list"}}',
-    b'{"chapters": "[]"}',
-    b"[" * 100_000 + b"]" * 100_000,
-    b'{"chapters": [{"startTime": ' + b"9" * 5000 + b', "title": "x"}]}',
-], ids=["empty", "blank", "html", "vtt", "xml", "png", "bad-bytes", "truncated", "list", "null", "string",
-        "no-chapters", "chapters-object", "chapters-string", "nested-100k", "5000-digit-number"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"   ",
+        b"<html><body>Not found</body></html>",
+        b"WEBVTT\n\n00:00.000 --> 00:01.000\nhi",
+        b'<?xml version="1.0"?><chapters/>',
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00",
+        b"\xff\xfe\xfd",
+        b'{"version": "1.2.0", "chapters": [{"startTime": 0, "title": "cut',
+        b"[]",
+        b"null",
+        b'"chapters"',
+        b'{"version": "1.2.0"}',
+        b'{"chapters": {"startTime": 0, "title": "not a list"}}',
+        b'{"chapters": "[]"}',
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"chapters": [{"startTime": ' + b"9" * 5000 + b', "title": "x"}]}',
+    ],
+    ids=[
+        "empty",
+        "blank",
+        "html",
+        "vtt",
+        "xml",
+        "png",
+        "bad-bytes",
+        "truncated",
+        "list",
+        "null",
+        "string",
+        "no-chapters",
+        "chapters-object",
+        "chapters-string",
+        "nested-100k",
+        "5000-digit-number",
+    ],
+)
 def test_non_chapters_files_raise_a_typed_error(content: bytes) -> None:
     with pytest.raises(ChaptersError) as caught:
         parse_chapters(content)
@@ -138,6 +177,7 @@ def test_count_is_capped_after_sorting() -> None:
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-be", "utf-32"])
 def test_json_encodings_rfc_8259_allows(encoding: str) -> None:
-    text = json.dumps({"version": "1.2.0", "chapters": [{"startTime": 0, "title": "Entrée en matière"}]},
-                      ensure_ascii=False)
+    text = json.dumps(
+        {"version": "1.2.0", "chapters": [{"startTime": 0, "title": "Entrée en matière"}]}, ensure_ascii=False
+    )
     assert [c.title for c in parse_chapters(text.encode(encoding))] == ["Entrée en matière"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import threading
@@ -94,10 +95,8 @@ class Handler(BaseHTTPRequestHandler):
         if status != 304:
             self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        try:
+        with contextlib.suppress(OSError):
             self.wfile.write(body)
-        except OSError:
-            pass
 
 
 def start() -> Server:
@@ -111,25 +110,27 @@ def servers() -> Iterator[tuple[Server, Server]]:
     """Server a serves everything; server b is only ever a redirect target."""
     a, b = start(), start()
     b.routes["/x"] = (200, {}, b"secret")
-    a.routes.update({
-        "/moved": (301, {"Location": "/moved2"}, b""),
-        "/moved2": (308, {"Location": f"{a.base}/feed"}, b""),
-        "/mixed": (301, {"Location": "/temp"}, b""),
-        "/temp": (302, {"Location": "feed"}, b""),
-        "/gone": (410, {}, b"gone"),
-        "/busy": (429, {"Retry-After": "7"}, b"slow down"),
-        "/bomb": (200, {"Content-Encoding": "gzip"}, gzip_bomb()),
-        "/deflated": (200, {"Content-Encoding": "deflate"}, zlib.compress(FEED)),
-        "/big": (200, {}, AUDIO),
-        "/audio": (302, {"Location": "/big"}, b""),
-        "/loop": (302, {"Location": "/loop"}, b""),
-        "/bad-location": (302, {"Location": "http://[::1"}, b""),
-        "/to-loopback": (302, {"Location": f"{b.base}/x"}, b""),
-        "/to-metadata": (302, {"Location": "http://169.254.169.254/latest/meta-data/"}, b""),
-        "/to-mapped": (302, {"Location": f"http://[::ffff:127.0.0.1]:{b.server_address[1]}/x"}, b""),
-        "/to-name": (302, {"Location": f"http://localhost:{b.server_address[1]}/x"}, b""),
-        "/to-file": (302, {"Location": "file:///etc/passwd"}, b""),
-    })
+    a.routes.update(
+        {
+            "/moved": (301, {"Location": "/moved2"}, b""),
+            "/moved2": (308, {"Location": f"{a.base}/feed"}, b""),
+            "/mixed": (301, {"Location": "/temp"}, b""),
+            "/temp": (302, {"Location": "feed"}, b""),
+            "/gone": (410, {}, b"gone"),
+            "/busy": (429, {"Retry-After": "7"}, b"slow down"),
+            "/bomb": (200, {"Content-Encoding": "gzip"}, gzip_bomb()),
+            "/deflated": (200, {"Content-Encoding": "deflate"}, zlib.compress(FEED)),
+            "/big": (200, {}, AUDIO),
+            "/audio": (302, {"Location": "/big"}, b""),
+            "/loop": (302, {"Location": "/loop"}, b""),
+            "/bad-location": (302, {"Location": "http://[::1"}, b""),
+            "/to-loopback": (302, {"Location": f"{b.base}/x"}, b""),
+            "/to-metadata": (302, {"Location": "http://169.254.169.254/latest/meta-data/"}, b""),
+            "/to-mapped": (302, {"Location": f"http://[::ffff:127.0.0.1]:{b.server_address[1]}/x"}, b""),
+            "/to-name": (302, {"Location": f"http://localhost:{b.server_address[1]}/x"}, b""),
+            "/to-file": (302, {"Location": "file:///etc/passwd"}, b""),
+        }
+    )
     yield a, b
     for server in (a, b):
         server.shutdown()
@@ -251,10 +252,21 @@ def test_redirect_to_private_target_refused(servers: tuple[Server, Server], path
 @pytest.mark.parametrize(
     "url",
     [
-        "file:///etc/passwd", "ftp://example.com/feed.xml", "data:text/xml,<rss/>",
-        "gopher://example.com/", "http://user:pass@example.com/feed", "http://user@example.com/",
-        "http:///nohost", "http://10.0.0.1/", "http://[::1]/", "http://0x7f000001/", "http://2130706433/", "http://127.1/",
-        "http://169.254.169.254/latest/meta-data/", "http://[fd00::1]/", "http://100.64.1.1/",
+        "file:///etc/passwd",
+        "ftp://example.com/feed.xml",
+        "data:text/xml,<rss/>",
+        "gopher://example.com/",
+        "http://user:pass@example.com/feed",
+        "http://user@example.com/",
+        "http:///nohost",
+        "http://10.0.0.1/",
+        "http://[::1]/",
+        "http://0x7f000001/",
+        "http://2130706433/",
+        "http://127.1/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[fd00::1]/",
+        "http://100.64.1.1/",
     ],
 )
 def test_check_url_refuses(url: str) -> None:

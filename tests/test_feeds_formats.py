@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 import feeds
+
+pytestmark = pytest.mark.fast
 
 ATOM = """<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom">
@@ -71,12 +75,15 @@ def test_podcasting20_every_repeated_tag_is_kept():
     feed = feeds.parse_feed(P20.encode(), "https://example.org/p20.xml")
     [entry] = feed.entries
     assert [(t.type, t.language) for t in entry.transcripts] == [
-        ("text/vtt", "fr-ca"), ("application/x-subrip", "fr-ca"), ("application/json", None),
+        ("text/vtt", "fr-ca"),
+        ("application/x-subrip", "fr-ca"),
+        ("application/json", None),
     ]
     assert entry.transcripts[1].url == "https://example.org/p1.srt"
     assert entry.transcripts[1].rel == "captions"
     assert [(p.name, p.role, p.group) for p in entry.persons] == [
-        ("Marie Tremblay", "host", None), ("Gilles Vigneault", "guest", "cast"),
+        ("Marie Tremblay", "host", None),
+        ("Gilles Vigneault", "guest", "cast"),
     ]
     assert entry.persons[0].href == "https://example.org/marie"
     assert entry.chapters_url == "https://example.org/p1-chapters.json"

@@ -17,6 +17,8 @@ import pytest
 
 import feeds
 
+pytestmark = pytest.mark.fast
+
 DATA = Path(__file__).parent / "data" / "feeds"
 EXPECTED = DATA / "expected"
 FEEDS = sorted(p for p in DATA.iterdir() if p.suffix in {".xml", ".rss"})

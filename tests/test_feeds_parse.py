@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from feeds import Feed, ParseError, parse_duration, parse_feed
 from feeds.identity import normalise_enclosure_url
 from feeds.model import Person, TranscriptLink
+
+pytestmark = pytest.mark.fast
 
 DATA = Path(__file__).parent / "data" / "feeds"
 
@@ -56,7 +58,7 @@ def test_acast_durations_in_three_shapes() -> None:
     assert durations["4595d025-86ba-4d64-9dd0-a0005db3b3a9"] == 84  # 1:24
     first = feed.entries[0]
     assert first.title == "Demain, Le Soleil Se Couchera Deux Fois : L'intégrale"
-    assert first.published == datetime(2021, 9, 24, 10, 30, 46, tzinfo=timezone.utc)
+    assert first.published == datetime(2021, 9, 24, 10, 30, 46, tzinfo=UTC)
     assert first.enclosure is not None and first.enclosure.length == 101065944
 
 
@@ -106,8 +108,13 @@ def test_podcasting20_persons_transcripts_chapters() -> None:
     assert first.persons == (
         Person("Adam Curry", "host", "cast", "http://curry.com", "https://feeds.podcastindex.org/adam_avatar.jpg"),
         Person("Dave Jones", "host", "cast", "http://dave.sobr.org", "https://feeds.podcastindex.org/dave_avatar.jpg"),
-        Person("Brian of London", "guest", "cast", "https://gist.github.com/brianoflondon/",
-               "https://noagendaassets.com/enc/1633719509.451_sirbrianoflondon.png"),
+        Person(
+            "Brian of London",
+            "guest",
+            "cast",
+            "https://gist.github.com/brianoflondon/",
+            "https://noagendaassets.com/enc/1633719509.451_sirbrianoflondon.png",
+        ),
     )
     # The feed says application/srt; we normalise to the registered-ish x-subrip.
     assert first.transcripts == (

@@ -25,7 +25,10 @@ def test_gunicorn_workers_serve_pages_and_search(make_settings, http_root):
     gunicorn = Path(sys.executable).with_name("gunicorn")
     proc = subprocess.Popen(
         [str(gunicorn), "--workers", "3", "--bind", f"127.0.0.1:{port}", "web:create_app()"],
-        env=settings_env(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=settings_env(settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         url = f"http://127.0.0.1:{port}"
@@ -34,7 +37,7 @@ def test_gunicorn_workers_serve_pages_and_search(make_settings, http_root):
         with ThreadPoolExecutor(8) as pool:
             responses = list(pool.map(lambda p: httpx.get(url + p, timeout=20), paths))
         assert [r.status_code for r in responses] == [200] * len(paths)
-        assert all("JFK" in r.text for r, p in zip(responses, paths) if p.startswith("/search"))
+        assert all("JFK" in r.text for r, p in zip(responses, paths, strict=False) if p.startswith("/search"))
         assert all(r.headers.get("Content-Security-Policy") for r in responses)
     finally:
         proc.terminate()

@@ -28,8 +28,25 @@ def _corrupt_middle(data: bytes) -> bytes:
 
 
 def _three_hours_of_flac_silence(dest: Path) -> bytes:
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono",
-                    "-t", "10800", "-c:a", "flac", str(dest)], check=True, timeout=120)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "anullsrc=r=16000:cl=mono",
+            "-t",
+            "10800",
+            "-c:a",
+            "flac",
+            str(dest),
+        ],
+        check=True,
+        timeout=120,
+    )
     return dest.read_bytes()
 
 
@@ -44,8 +61,12 @@ def _cases(tmp: Path) -> dict[str, tuple[bytes, str, str]]:
         "truncated-flac": (JFK[: len(JFK) // 3], "cut.flac", "truncated"),
         "corrupt-middle": (_corrupt_middle(ASK_NOT), "corrupt.mp3", "ok-or-error"),
         "random-bytes": (random.Random(9).randbytes(300_000), "random.mp3", "not an audio file"),
-        "hls-playlist": (b"#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXTINF:10.0,\n"
-                         b"http://127.0.0.1:9/seg0.ts\n#EXT-X-ENDLIST\n", "playlist.mp3", "not an audio file"),
+        "hls-playlist": (
+            b"#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXTINF:10.0,\n"
+            b"http://127.0.0.1:9/seg0.ts\n#EXT-X-ENDLIST\n",
+            "playlist.mp3",
+            "not an audio file",
+        ),
         # 2 MB that decode to 691 MB of samples: "no speech", or stopped by the memory limit.
         "flac-silence-3h": (silence, "silence.mp3", "no speech|memory"),
         "wrong-extension": (JFK, "jfk.mp3", "ok"),
@@ -60,8 +81,14 @@ def test_each_bad_file_fails_alone_and_nothing_empty_is_published(
     items = []
     for n, (name, (data, filename, _)) in enumerate(cases.items()):
         (root / filename).write_bytes(data)
-        items.append({"title": name, "guid": f"g-{name}", "url": f"{base}/{filename}",
-                      "date": f"Mon, {n + 1:02d} Nov 2026 09:00:00 +0000"})
+        items.append(
+            {
+                "title": name,
+                "guid": f"g-{name}",
+                "url": f"{base}/{filename}",
+                "date": f"Mon, {n + 1:02d} Nov 2026 09:00:00 +0000",
+            }
+        )
     (root / "feed.xml").write_text(rss("Hostile audio", items))
     # The whole-file deadline (10 s + 0.01 x duration) gives the 3-hour file about two minutes.
     archive = Archive(make_settings(transcribe_timeout=10, transcribe_timeout_factor=0.01, max_attempts=1))
@@ -72,10 +99,7 @@ def test_each_bad_file_fails_alone_and_nothing_empty_is_published(
 
     with archive.db.session() as s:
         episodes = {e.title: e for e in s.scalars(store.select(store.Episode))}
-        state = {
-            title: (e.last_error, store.current_transcript(s, e.id), e.audio)
-            for title, e in episodes.items()
-        }
+        state = {title: (e.last_error, store.current_transcript(s, e.id), e.audio) for title, e in episodes.items()}
         passages = {e.id: outbox.public_passages(s, e.id) for e in episodes.values()}
         ids = {title: e.id for title, e in episodes.items()}
     print({t: (err, tr is not None) for t, (err, tr, _) in state.items()})

@@ -20,15 +20,22 @@ from feeds.parse import parse_feed
 from tests.loopback import Handler, serve, static
 
 BASE = "https://example.org/"
-ITEM = '<item><title>T &e;</title><guid>g1</guid><enclosure url="http://example.org/a.mp3" type="audio/mpeg" length="1"/></item>'
+ITEM = (
+    '<item><title>T &e;</title><guid>g1</guid><enclosure url="http://example.org/a.mp3" type="audio/mpeg" length="1"/>'
+    "</item>"
+)
 # Nine levels of ten: 10^9 "a"s if anything ever expanded &i;.
-LAUGHS = '<!ENTITY a "aaaaaaaaaa">' + "".join(
-    f'<!ENTITY {chr(98 + n)} "{("&" + chr(97 + n) + ";") * 10}">' for n in range(8)
-) + '<!ENTITY e "&i;">'
+LAUGHS = (
+    '<!ENTITY a "aaaaaaaaaa">'
+    + "".join(f'<!ENTITY {chr(98 + n)} "{("&" + chr(97 + n) + ";") * 10}">' for n in range(8))
+    + '<!ENTITY e "&i;">'
+)
 
 HOSTILE = {
-    "billion-laughs-doctype-first-line": f'<!DOCTYPE rss [{LAUGHS}]><rss version="2.0"><channel><title>x</title>{ITEM}</channel></rss>',
-    "billion-laughs-doctype-own-line": f'<?xml version="1.0"?>\n<!DOCTYPE rss [\n{LAUGHS}\n]>\n<rss version="2.0"><channel><title>x</title>{ITEM}</channel></rss>',
+    "billion-laughs-doctype-first-line": f'<!DOCTYPE rss [{LAUGHS}]><rss version="2.0"><channel><title>x</title>{ITEM}'
+    "</channel></rss>",
+    "billion-laughs-doctype-own-line": f'<?xml version="1.0"?>\n<!DOCTYPE rss [\n{LAUGHS}\n]>\n'
+    f'<rss version="2.0"><channel><title>x</title>{ITEM}</channel></rss>',
     "xxe-system-entity": '<?xml version="1.0"?>\n<!DOCTYPE rss [<!ENTITY e SYSTEM "file:///etc/passwd">]>\n'
     f'<rss version="2.0"><channel><title>&e;</title>{ITEM}</channel></rss>',
     "xxe-external-dtd": '<?xml version="1.0"?>\n<!DOCTYPE rss SYSTEM "file:///etc/passwd">\n'
@@ -73,11 +80,13 @@ def test_feedparser_has_no_libxml2_binding() -> None:
 
 MALFORMED = {
     "unclosed-tags": b'<rss version="2.0"><channel><title>T</title><item><title>A</title><guid>g1</guid>',
-    "bad-nesting": b'<rss version="2.0"><channel><title>T</title><item><title>A<guid>g1</title></guid></item></channel></rss>',
-    "stray-ampersand": b'<rss version="2.0"><channel><title>A & B</title><item><title>x & y</title><guid>g1</guid></item></channel></rss>',
+    "bad-nesting": b'<rss version="2.0"><channel><title>T</title><item><title>A<guid>g1</title></guid></item>'
+    b"</channel></rss>",
+    "stray-ampersand": b'<rss version="2.0"><channel><title>A & B</title><item><title>x & y</title><guid>g1</guid>'
+    b"</item></channel></rss>",
     "nul-bytes": b'<rss version="2.0"><channel><title>T\x00</title><item><title>A\x00B</title><guid>g\x001</guid>'
     b'<link>http://example.org/\x00x</link><enclosure url="http://example.org/a\x00.mp3" type="audio/mp\x00eg"/>'
-    b'</item></channel></rss>',
+    b"</item></channel></rss>",
     "truncated-mid-tag": b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item><title>A</ti',
     "binary-junk": bytes(range(256)) * 8,
     "json-not-xml": b'{"rss": {"channel": []}}',
@@ -109,13 +118,19 @@ ENCODINGS = {
 def test_wrong_encodings_give_text_or_parse_error(name: str) -> None:
     declared, title_bytes, expected = ENCODINGS[name]
     if title_bytes is None:
-        doc = f'<?xml version="1.0" encoding="{declared}"?><rss version="2.0"><channel><title>Café</title>' \
-              '<item><title>Café</title><guid>g1</guid></item></channel></rss>'
+        doc = (
+            f'<?xml version="1.0" encoding="{declared}"?><rss version="2.0"><channel><title>Café</title>'
+            "<item><title>Café</title><guid>g1</guid></item></channel></rss>"
+        )
         content = doc.encode("utf-16")
     else:
-        content = (f'<?xml version="1.0" encoding="{declared}"?><rss version="2.0"><channel><title>'.encode()
-                   + title_bytes + b"</title><item><title>" + title_bytes
-                   + b"</title><guid>g1</guid></item></channel></rss>")
+        content = (
+            f'<?xml version="1.0" encoding="{declared}"?><rss version="2.0"><channel><title>'.encode()
+            + title_bytes
+            + b"</title><item><title>"
+            + title_bytes
+            + b"</title><guid>g1</guid></item></channel></rss>"
+        )
     try:
         feed = parse_feed(content, BASE)
     except ParseError:
@@ -183,9 +198,9 @@ def test_overlong_fields_are_stored_without_failing_the_feed(make_settings: Call
     # Column limits are enforced by PostgreSQL (not SQLite): one oversized value must not
     # roll back the whole feed's poll. Run with PODARCHIVE_TEST_DB=postgresql to see it.
     long = "g" * 10_000
-    doc = f"""<?xml version="1.0"?><rss version="2.0"><channel><title>Long</title><language>{'x' * 100}</language>
-<item><title>{'T' * 10_000}</title><guid>{long}</guid><link>http://example.org/{'l' * 10_000}</link>
-<enclosure url="http://example.org/{'e' * 10_000}.mp3" type="audio/{'m' * 300}"/></item>
+    doc = f"""<?xml version="1.0"?><rss version="2.0"><channel><title>Long</title><language>{"x" * 100}</language>
+<item><title>{"T" * 10_000}</title><guid>{long}</guid><link>http://example.org/{"l" * 10_000}</link>
+<enclosure url="http://example.org/{"e" * 10_000}.mp3" type="audio/{"m" * 300}"/></item>
 <item><title>Other</title><guid>{long}-2</guid><enclosure url="http://example.org/b.mp3" type="audio/mpeg"/></item>
 <item><title>Plain</title><guid>plain</guid><enclosure url="http://example.org/c.mp3" type="audio/mpeg"/></item>
 </channel></rss>""".encode()

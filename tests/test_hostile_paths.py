@@ -19,15 +19,26 @@ RLO = "\u202e"  # right-to-left override: "evil\u202e3pm.exe" shows as "evilexe.
 LONG = "A" * 10_000
 
 HOSTILE_NAMES = [
-    "../../../../tmp/pwned-guid", "..\\..\\windows\\pwned", "/etc/cron.d/pwned", "pwned/../../x",
-    f"pwned{RLO}3pm.exe", LONG, "nul\u0000byte", "~/.ssh/authorized_keys", "CON", ".", "..",
+    "../../../../tmp/pwned-guid",
+    "..\\..\\windows\\pwned",
+    "/etc/cron.d/pwned",
+    "pwned/../../x",
+    f"pwned{RLO}3pm.exe",
+    LONG,
+    "nul\u0000byte",
+    "~/.ssh/authorized_keys",
+    "CON",
+    ".",
+    "..",
 ]
 
 
 def _item(n: int, name: str, enclosure: str) -> str:
     clean = name.replace("\u0000", "")  # a raw NUL is not XML: its own feed below carries it
-    return (f"<item><title>{escape(clean)}</title><guid>{escape(clean)}-{n}</guid>"
-            f"<enclosure url={quoteattr(enclosure)} type=\"audio/mpeg\"/></item>")
+    return (
+        f"<item><title>{escape(clean)}</title><guid>{escape(clean)}-{n}</guid>"
+        f'<enclosure url={quoteattr(enclosure)} type="audio/mpeg"/></item>'
+    )
 
 
 def test_names_from_the_feed_and_the_server_never_leave_the_audio_store(
@@ -55,14 +66,23 @@ def test_names_from_the_feed_and_the_server_never_leave_the_audio_store(
                 server.routes[path] = static(302, Location=target)
                 server.routes[f"/files/..%2F..%2F..%2Ftmp%2Fpwned-{n}%00.mp3"] = static(200, MP3)
             items.append(_item(n, name, server.url(path)))
-        server.routes["/feed"] = static(200, (
-            '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Paths</title>'
-            + "".join(items) + "</channel></rss>").encode())
+        server.routes["/feed"] = static(
+            200,
+            (
+                '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Paths</title>'
+                + "".join(items)
+                + "</channel></rss>"
+            ).encode(),
+        )
         server.routes["/ep-nul.mp3"] = static(200, MP3)
-        server.routes["/nul-feed"] = static(200, (
-            '<rss version="2.0"><channel><title>N\x00UL</title><item><title>../\x00/etc/passwd</title>'
-            f'<guid>../\x00../pwned-nul</guid><enclosure url="{server.url("/ep-nul.mp3")}" type="audio/mpeg"/>'
-            "</item></channel></rss>").encode())
+        server.routes["/nul-feed"] = static(
+            200,
+            (
+                '<rss version="2.0"><channel><title>N\x00UL</title><item><title>../\x00/etc/passwd</title>'
+                f'<guid>../\x00../pwned-nul</guid><enclosure url="{server.url("/ep-nul.mp3")}" type="audio/mpeg"/>'
+                "</item></channel></rss>"
+            ).encode(),
+        )
         with archive.db.session() as s:
             feed_store.add_feed(s, server.url("/feed"), None)
             feed_store.add_feed(s, server.url("/nul-feed"), None)

@@ -15,7 +15,12 @@ from tests.conftest import copy_audio
 HOSTILE = {
     "version": "1.0.0",
     "segments": [
-        {"speaker": "S" * 300, "startTime": 0.0, "endTime": 5.0, "body": "Ask not\u0000 what your country " + "w" * 300},
+        {
+            "speaker": "S" * 300,
+            "startTime": 0.0,
+            "endTime": 5.0,
+            "body": "Ask not\u0000 what your country " + "w" * 300,
+        },
         {"speaker": "Kennedy\u0000", "startTime": 5.0, "endTime": 11.0, "body": "can do for you."},
     ],
 }
@@ -31,7 +36,7 @@ def test_oversized_and_nul_fields_of_a_publisher_transcript_are_stored(
     (root / "feed.xml").write_text(f"""<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0"><channel><title>P</title>
 <item><title>Ep</title><guid>p1</guid><enclosure url="{base}/jfk.flac" type="audio/flac"/>
-<podcast:transcript url="{base}/t.json" type="application/json" language="{'en-' + 'x' * 40}"/></item>
+<podcast:transcript url="{base}/t.json" type="application/json" language="{"en-" + "x" * 40}"/></item>
 </channel></rss>""")
     archive = Archive(make_settings())
     with archive.db.session() as s:

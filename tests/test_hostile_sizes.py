@@ -19,8 +19,9 @@ from feeds import FetchError, FetchPolicy, TooLarge, download, fetch
 
 Behaviour = Callable[[socket.socket], None]
 DEADLINE = 2.0
-POLICY = FetchPolicy(allow_private_hosts=frozenset({"127.0.0.1"}), deadline=DEADLINE, read_timeout=30,
-                     max_bytes=1024 * 1024)
+POLICY = FetchPolicy(
+    allow_private_hosts=frozenset({"127.0.0.1"}), deadline=DEADLINE, read_timeout=30, max_bytes=1024 * 1024
+)
 # Scheduling slack on a loaded 2-core machine; the point is "not minutes".
 SLACK = 3.0
 
@@ -190,8 +191,9 @@ class _Sink:
         return 0
 
 
-def test_stages_record_the_errors_and_finish(make_settings: Callable[..., Settings],
-                                             raw: Callable[[Behaviour], RawServer]) -> None:
+def test_stages_record_the_errors_and_finish(
+    make_settings: Callable[..., Settings], raw: Callable[[Behaviour], RawServer]
+) -> None:
     """A silent feed server and a bomb enclosure through poll and download: rows get errors, runs end."""
     holder: list[RawServer] = []
     table = behaviours(holder)

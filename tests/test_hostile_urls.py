@@ -56,12 +56,26 @@ ONLY_LOCALHOST = FetchPolicy(allow_private_hosts=frozenset({"localhost"}), deadl
 @pytest.mark.parametrize(
     "url",
     [
-        "file:///etc/passwd", "FILE:///etc/passwd", "file://localhost/etc/passwd",
-        "ftp://127.0.0.1/feed.xml", "gopher://127.0.0.1:70/_GET%20/", "data:text/xml,<rss/>",
-        "data:application/rss+xml;base64,PHJzcy8+", "javascript:alert(1)",
-        "http://user:pass@127.0.0.1/", "http://user@127.0.0.1/", "http://:@127.0.0.1/",
-        "/etc/passwd", "etc/passwd", "./feed.xml", "../../etc/passwd", "C:\\Windows\\win.ini",
-        "//127.0.0.1/secret", "http:/etc/passwd", "http:///etc/passwd", "",
+        "file:///etc/passwd",
+        "FILE:///etc/passwd",
+        "file://localhost/etc/passwd",
+        "ftp://127.0.0.1/feed.xml",
+        "gopher://127.0.0.1:70/_GET%20/",
+        "data:text/xml,<rss/>",
+        "data:application/rss+xml;base64,PHJzcy8+",
+        "javascript:alert(1)",
+        "http://user:pass@127.0.0.1/",
+        "http://user@127.0.0.1/",
+        "http://:@127.0.0.1/",
+        "/etc/passwd",
+        "etc/passwd",
+        "./feed.xml",
+        "../../etc/passwd",
+        "C:\\Windows\\win.ini",
+        "//127.0.0.1/secret",
+        "http:/etc/passwd",
+        "http:///etc/passwd",
+        "",
     ],
 )
 def test_scheme_credentials_and_bare_paths_refused(url: str, internal: Server) -> None:
@@ -95,9 +109,23 @@ def _inward_targets(internal: Server) -> dict[str, str]:
 
 
 TARGETS = [
-    "loopback", "loopback-other", "private-10", "private-172", "private-192", "cgnat", "metadata",
-    "metadata-decimal", "ipv6-loopback", "ipv6-mapped", "ipv6-mapped-hex", "ipv6-nat64-metadata",
-    "ipv6-6to4-loopback", "unspecified", "octal-loopback", "file", "gopher",
+    "loopback",
+    "loopback-other",
+    "private-10",
+    "private-172",
+    "private-192",
+    "cgnat",
+    "metadata",
+    "metadata-decimal",
+    "ipv6-loopback",
+    "ipv6-mapped",
+    "ipv6-mapped-hex",
+    "ipv6-nat64-metadata",
+    "ipv6-6to4-loopback",
+    "unspecified",
+    "octal-loopback",
+    "file",
+    "gopher",
 ]
 
 
@@ -152,8 +180,9 @@ class Resolver:
         self.calls.append(str(host))
         if host == self.name:
             ips = self.answers[min(len([c for c in self.calls if c == self.name]) - 1, len(self.answers) - 1)]
-            return [(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port))
-                    for ip in ips]
+            return [
+                (socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port)) for ip in ips
+            ]
         if host in ("127.0.0.1", "localhost"):
             return self._real(host, port, *args, **kwargs)
         raise socket.gaierror(socket.EAI_NONAME, f"fault injector: no network for {host}")
@@ -191,11 +220,14 @@ def test_rebinding_through_a_redirect_and_the_download_stage(
 ) -> None:
     port = internal.server_address[1]
     archive = Archive(make_settings(allow_private_hosts="localhost"))
-    public.routes["/feed"] = static(200, f"""<?xml version="1.0"?><rss version="2.0"><channel><title>S</title>
-<item><title>A</title><guid>a</guid><enclosure url="{by_name(public, '/ep.mp3')}" type="audio/mpeg"/></item>
+    public.routes["/feed"] = static(
+        200,
+        f"""<?xml version="1.0"?><rss version="2.0"><channel><title>S</title>
+<item><title>A</title><guid>a</guid><enclosure url="{by_name(public, "/ep.mp3")}" type="audio/mpeg"/></item>
 <item><title>B</title><guid>b</guid><enclosure url="http://127.0.0.1:{port}/secret" type="audio/mpeg"/></item>
 <item><title>C</title><guid>c</guid><enclosure url="file:///etc/passwd" type="audio/mpeg"/></item>
-</channel></rss>""".encode())
+</channel></rss>""".encode(),
+    )
     public.routes["/ep.mp3"] = static(302, Location=f"http://rebind.test:{port}/secret")
     with archive.db.session() as s:
         feed_store.add_feed(s, by_name(public, "/feed"), None)

@@ -86,12 +86,21 @@ def _exchange(address: tuple[str, int], request: bytes, body_chunks: Iterator[by
 
 def test_live_server_refuses_big_bodies_before_reading_them(live: tuple[str, int]) -> None:
     # A declared 50 MB body: refused from the header, without waiting for the bytes.
-    declared = _exchange(live, b"POST /editor/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded"
-                         b"\r\nContent-Length: 52428800\r\n\r\n", iter([b"a" * 65536]))
+    declared = _exchange(
+        live,
+        b"POST /editor/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded"
+        b"\r\nContent-Length: 52428800\r\n\r\n",
+        iter([b"a" * 65536]),
+    )
     assert declared.startswith(b"HTTP/1.1 413"), declared[:100]
     # A chunked body with no length that goes on past the limit.
     chunk = b"b" * 65536
-    chunked = _exchange(live, b"POST /episodes/1/suggest HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded"
-                        b"\r\nTransfer-Encoding: chunked\r\n\r\n",
-                        (b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(64)))
-    assert chunked.split(b"\r\n", 1)[0] in (b"HTTP/1.1 413 REQUEST ENTITY TOO LARGE", b"HTTP/1.1 400 BAD REQUEST"), chunked[:100]
+    chunked = _exchange(
+        live,
+        b"POST /episodes/1/suggest HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded"
+        b"\r\nTransfer-Encoding: chunked\r\n\r\n",
+        (b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(64)),
+    )
+    assert chunked.split(b"\r\n", 1)[0] in (b"HTTP/1.1 413 REQUEST ENTITY TOO LARGE", b"HTTP/1.1 400 BAD REQUEST"), (
+        chunked[:100]
+    )

@@ -114,18 +114,22 @@ def test_retention_drops_old_audio_keeps_transcript(make_settings, http_root):
     root, base = http_root
     copy_audio("jfk.flac", root)
     copy_audio("fleurs-en-002.ogg", root)
-    items = [{"title": "Old", "guid": "old", "url": f"{base}/jfk.flac"},
-             {"title": "New", "guid": "new", "url": f"{base}/fleurs-en-002.ogg"}]
+    items = [
+        {"title": "Old", "guid": "old", "url": f"{base}/jfk.flac"},
+        {"title": "New", "guid": "new", "url": f"{base}/fleurs-en-002.ogg"},
+    ]
     (root / "feed.xml").write_text(rss("Retention show", items))
     settings = make_settings(audio_retention_days=30)
     run_cli(settings, "feeds", "add", f"{base}/feed.xml")
     assert run_cli(settings, "ingest").returncode == 0
     archive = Archive(settings)
     with archive.db.session() as s:
-        old_id = s.scalar(AudioFile.__table__.select().with_only_columns(AudioFile.episode_id)
-                          .where(AudioFile.path.like("%.flac")))
-        s.execute(update(Transcript).where(Transcript.episode_id == old_id)
-                  .values(created_at=utcnow() - timedelta(days=31)))
+        old_id = s.scalar(
+            AudioFile.__table__.select().with_only_columns(AudioFile.episode_id).where(AudioFile.path.like("%.flac"))
+        )
+        s.execute(
+            update(Transcript).where(Transcript.episode_id == old_id).values(created_at=utcnow() - timedelta(days=31))
+        )
         segments_before = s.query(Segment).count()
 
     out = run_cli(settings, "ingest", "--stage", "prune")

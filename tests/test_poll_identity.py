@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 import feeds
 from archive import feed_store, outbox, store
 from archive.context import Archive
@@ -52,10 +51,13 @@ def test_real_feeds_polled_three_times_never_duplicate(server: Server, archive: 
 
 def test_changed_title_and_notes_update_the_episode_and_queue_reindex(server: Server, archive: Archive) -> None:
     def publish(title: str) -> None:
-        body = rss("Show", [
-            {"title": title, "guid": "g1", "url": f"{server.base}/a.mp3"},
-            {"title": "Two", "guid": "g2", "url": f"{server.base}/b.mp3"},
-        ])
+        body = rss(
+            "Show",
+            [
+                {"title": title, "guid": "g1", "url": f"{server.base}/a.mp3"},
+                {"title": "Two", "guid": "g2", "url": f"{server.base}/b.mp3"},
+            ],
+        )
         server.routes["/feed"] = static(200, body.encode())
 
     publish("One")
@@ -80,9 +82,15 @@ def test_guid_with_another_enclosure_is_flagged_not_merged(server: Server, archi
         fid = feed_store.add_feed(s, server.url("/feed"), None).id
     poll_feeds(archive)
     # A tracking prefix added in front of the same file is not a different enclosure.
-    server.routes["/feed"] = static(200, rss("Show", [
-        {"title": "One", "guid": "g1", "url": f"http://op3.dev/e/{original.removeprefix('http://')}"},
-    ]).encode())
+    server.routes["/feed"] = static(
+        200,
+        rss(
+            "Show",
+            [
+                {"title": "One", "guid": "g1", "url": f"http://op3.dev/e/{original.removeprefix('http://')}"},
+            ],
+        ).encode(),
+    )
     poll_again(archive)
     with archive.db.session() as s:
         [episode] = feed_store.feed_episodes(s, fid)

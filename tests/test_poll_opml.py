@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from archive.config import Settings
 from feeds.errors import ParseError
 from feeds.opml import Subscription, parse_opml, render_opml
-from archive.config import Settings
 from tests.conftest import run_cli
 
 OPML = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -21,7 +21,7 @@ OPML = b"""<?xml version="1.0" encoding="UTF-8"?>
   <outline type="rss" text="dup" xmlUrl="https://example.org/cafe.xml"/>
   <outline type="link" text="a web page, no feed" url="https://example.org/"/>
   <outline type="rss" text="not http" xmlUrl="file:///etc/passwd"/>
-</body></opml>"""
+</body></opml>"""  # noqa: E501 (OPML document kept verbatim)
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE opml [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">
@@ -58,7 +58,9 @@ def test_import_then_export_round_trip(make_settings: Callable[..., Settings], t
     assert "0 feeds added, 2 already watched" in out.stdout
 
 
-@pytest.mark.parametrize("document", [BILLION_LAUGHS, XXE, b"<opml><body>", b"<rss/>"], ids=["bomb", "xxe", "broken", "not-opml"])
+@pytest.mark.parametrize(
+    "document", [BILLION_LAUGHS, XXE, b"<opml><body>", b"<rss/>"], ids=["bomb", "xxe", "broken", "not-opml"]
+)
 def test_hostile_or_broken_opml_is_refused(document: bytes) -> None:
     with pytest.raises(ParseError):
         parse_opml(document)

@@ -10,16 +10,24 @@ from hypothesis import strategies as st
 
 from feeds import entry_identity, normalise_enclosure_url, parse_duration
 
+pytestmark = pytest.mark.fast
+
 label = st.text("abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=12)
 hosts = st.builds(lambda a, b: f"{a}.{b}", label, st.sampled_from(["com", "org", "fm", "net"]))
 paths = st.lists(label, min_size=1, max_size=4).map(lambda parts: "/".join(parts) + ".mp3")
 params = st.lists(st.tuples(label, label), max_size=3, unique_by=lambda kv: kv[0]).map(
     lambda kvs: [(k if not k.startswith("utm") else "k" + k, v) for k, v in kvs]
 )
-prefixes = st.sampled_from([
-    "dts.podtrac.com/redirect.mp3/", "www.podtrac.com/pts/redirect.mp3/", "chtbl.com/track/AB12C/",
-    "op3.dev/e/", "pdst.fm/e/", "op3.dev/e,pg=abc/",
-])
+prefixes = st.sampled_from(
+    [
+        "dts.podtrac.com/redirect.mp3/",
+        "www.podtrac.com/pts/redirect.mp3/",
+        "chtbl.com/track/AB12C/",
+        "op3.dev/e/",
+        "pdst.fm/e/",
+        "op3.dev/e,pg=abc/",
+    ]
+)
 
 
 def url_of(host: str, path: str, query: list[tuple[str, str]], scheme: str = "https") -> str:

@@ -14,9 +14,7 @@ from tests.search_corpus import add_show
 def _expected_ids(archive: Archive) -> set[str]:
     with archive.db.session() as s:
         return {
-            f"e{p.episode_id}-{p.position}"
-            for eid in outbox.all_episode_ids(s)
-            for p in outbox.public_passages(s, eid)
+            f"e{p.episode_id}-{p.position}" for eid in outbox.all_episode_ids(s) for p in outbox.public_passages(s, eid)
         }
 
 
@@ -48,9 +46,11 @@ def test_meilisearch_down_keeps_work_then_recovers(make_settings, meili):
     assert index_episodes(archive).done == 2
     with archive.db.session() as s:
         assert outbox.outbox_size(s) == 0
-    assert archive.search.passage_ids() == _expected_ids(archive) == {
-        f"e{ids['Un']}-0", f"e{ids['Un']}-1", f"e{ids['Deux']}-0"
-    }
+    assert (
+        archive.search.passage_ids()
+        == _expected_ids(archive)
+        == {f"e{ids['Un']}-0", f"e{ids['Un']}-1", f"e{ids['Deux']}-0"}
+    )
     assert {h.episode_id for h in archive.search.search("tigre").hits} == {ids["Un"]}
 
 
@@ -61,9 +61,7 @@ def test_task_meilisearch_reports_failed_stays_queued(make_settings):
     # Someone drops episode_id from the filterable attributes: the delete-by-filter
     # task is accepted (HTTP 202) and then fails inside Meilisearch.
     client = archive.search.client
-    client.wait_for_task(
-        client.index(archive.search.passages_uid).update_filterable_attributes(["year"]).task_uid
-    )
+    client.wait_for_task(client.index(archive.search.passages_uid).update_filterable_attributes(["year"]).task_uid)
 
     report = index_episodes(archive)
 

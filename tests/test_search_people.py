@@ -20,15 +20,20 @@ from web import create_app
 
 GUESTS = {
     "g1": '<podcast:person role="host">Marie Tremblay</podcast:person>'
-          '<podcast:person role="guest" href="https://example.org/dany">Dany Laferrière</podcast:person>'
-          '<podcast:person role="guest">Zoé &lt;img src=x onerror=alert(1)&gt;</podcast:person>',
+    '<podcast:person role="guest" href="https://example.org/dany">Dany Laferrière</podcast:person>'
+    '<podcast:person role="guest">Zoé &lt;img src=x onerror=alert(1)&gt;</podcast:person>',
     "g2": '<podcast:person role="guest">Kim Thúy</podcast:person>',
 }
 
 
 def _items(guests: dict[str, str]) -> list[dict[str, str]]:
     return [
-        {"guid": "g1", "title": "Écrire en exil", "description": "Une conversation sur le roman.", "extra": guests["g1"]},
+        {
+            "guid": "g1",
+            "title": "Écrire en exil",
+            "description": "Une conversation sur le roman.",
+            "extra": guests["g1"],
+        },
         {"guid": "g2", "title": "La mémoire des lieux", "description": "Sur la ville.", "extra": guests["g2"]},
         {"guid": "g3", "title": "Bande-annonce", "description": "Bientôt."},
     ]
@@ -76,7 +81,11 @@ def test_guest_found_by_name_with_a_typo_and_without_accents(show):
     with archive.db.session() as s:
         entry = outbox.episode_entry(s, ids["g1"])
     # Credits in feed order, then speakers of the public text; the host named twice appears once.
-    assert entry is not None and entry.guests == ("Marie Tremblay", "Dany Laferrière", "Zoé <img src=x onerror=alert(1)>")
+    assert entry is not None and entry.guests == (
+        "Marie Tremblay",
+        "Dany Laferrière",
+        "Zoé <img src=x onerror=alert(1)>",
+    )
     for query in ("Dany Laferrière", "dany laferriere", "dany lafferiere", "laferiere", "DANY LAFERRIÈRE"):
         assert _found(archive, query) == ["Écrire en exil"], query
     assert _found(archive, "kim thuy") == ["La mémoire des lieux"]

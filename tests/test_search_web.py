@@ -16,10 +16,15 @@ from web import create_app
 def site(make_settings):
     settings = make_settings()
     archive = Archive(settings)
-    add_show(archive, "Le Magazine", {
-        "Le tigre": ["le rugissement du tigre <script>alert(1)</script>", "le tigre & le lion", "autre chose"],
-        "Le lion": ["le lion rugit plus fort que le tigre"],
-    }, year=2023)
+    add_show(
+        archive,
+        "Le Magazine",
+        {
+            "Le tigre": ["le rugissement du tigre <script>alert(1)</script>", "le tigre & le lion", "autre chose"],
+            "Le lion": ["le lion rugit plus fort que le tigre"],
+        },
+        year=2023,
+    )
     add_show(archive, "Other Show", {"Tigers": ["the tiger roars, the tigre too"]}, language="en", year=2025)
     assert index_episodes(archive).done == 3
     app = create_app(settings)
@@ -72,7 +77,7 @@ def test_search_page_grouped_with_facets_and_more(site):
     assert html.count('class="hit"') == 3 and "3 interviews" in html
     assert "<script>alert" not in html
     assert settings.meili_key not in html
-    assert 'href="/search?q=tigre&amp;show=Other+Show"' in html or 'show=Other%20Show' in html
+    assert 'href="/search?q=tigre&amp;show=Other+Show"' in html or "show=Other%20Show" in html
     more = re.findall(r'href="(/search\?q=tigre&amp;episode=\d+)"', html)
     assert len(more) == 3
     # "More passages" lists every matching passage of that interview.

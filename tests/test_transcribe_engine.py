@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from transcribe.engine import Engine, EngineOptions
+from transcribe.engine import Engine, EngineOptions, _decode
 from transcribe.errors import ModelNotFound, TranscriptionError
 from transcribe.models import packaged_models, resolve_model
-from transcribe.engine import _decode
 from transcribe.result import Segment, Transcript
 
 AUDIO = Path(__file__).parent / "data" / "audio"
@@ -73,14 +72,14 @@ def test_jfk_text_and_word_times(engine_name: str, request: pytest.FixtureReques
         assert s.compression_ratio is not None and s.text == s.text.strip()
     words = [w for s in t.segments for w in s.words]
     assert all(0.0 <= w.start <= w.end <= t.duration for w in words)
-    assert all(a.start <= b.start for a, b in zip(words, words[1:]))
+    assert all(a.start <= b.start for a, b in zip(words, words[1:], strict=False))
     # Measured: the first "country" starts at 6.02 s (sequential) and 6.04 s (batched).
     countries = [w for w in words if normalise(w.text) == ["country"]]
     assert len(countries) == 2
     assert 5.5 <= countries[0].start <= 6.6
     assert 9.8 <= countries[1].start <= 10.8
     assert calls[-1] == (t.duration, t.duration)
-    assert all(a[0] <= b[0] for a, b in zip(calls, calls[1:]))
+    assert all(a[0] <= b[0] for a, b in zip(calls, calls[1:], strict=False))
 
 
 def test_batched_without_vad(cache_dir: Path) -> None:
@@ -128,9 +127,7 @@ def test_wav_header_without_samples_is_an_error(tiny_sequential: Engine, tmp_pat
 
 
 @pytest.mark.parametrize("engine_name", ["tiny_sequential", "tiny_batched"])
-def test_silence_gives_no_segments(
-    engine_name: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> None:
+def test_silence_gives_no_segments(engine_name: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
     engine: Engine = request.getfixturevalue(engine_name)
     path = tmp_path / "silence.wav"
     with wave.open(str(path), "wb") as w:
@@ -155,9 +152,7 @@ def test_base_parts_are_joined_once(tmp_path: Path) -> None:
     assert first == second == tmp_path / "whisper-base"
     assert (before.st_mtime_ns, before.st_ino) == (after.st_mtime_ns, after.st_ino)
     assert after.st_size == sum(p.stat().st_size for p in parts)
-    assert {p.name for p in first.iterdir()} == {
-        "model.bin", "config.json", "tokenizer.json", "vocabulary.txt"
-    }
+    assert {p.name for p in first.iterdir()} == {"model.bin", "config.json", "tokenizer.json", "vocabulary.txt"}
 
 
 def test_resolve_other_specs(tmp_path: Path) -> None:
@@ -188,12 +183,25 @@ SWITCHED = ((0.0, 10.2, "fr"), (12.7, 23.3, "en"), (25.8, 34.2, "fr"))
 def code_switched(tmp_path_factory: pytest.TempPathFactory) -> Path:
     clips = [FLEURS_FR, FLEURS_EN, AUDIO / "fleurs-fr-004.ogg"]
     inputs = [arg for clip in clips for arg in ("-i", str(clip))]
-    pads = ";".join(f"[{n}:a]aresample=16000,aformat=channel_layouts=mono,apad=pad_dur=2.5[a{n}]"
-                    for n in range(len(clips)))
+    pads = ";".join(
+        f"[{n}:a]aresample=16000,aformat=channel_layouts=mono,apad=pad_dur=2.5[a{n}]" for n in range(len(clips))
+    )
     out = tmp_path_factory.mktemp("switch") / "entrevue.ogg"
-    subprocess.run(["ffmpeg", "-v", "error", "-y", *inputs, "-filter_complex",
-                    pads + ";[a0][a1][a2]concat=n=3:v=0:a=1[out]", "-map", "[out]", str(out)],
-                   check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            *inputs,
+            "-filter_complex",
+            pads + ";[a0][a1][a2]concat=n=3:v=0:a=1[out]",
+            "-map",
+            "[out]",
+            str(out),
+        ],
+        check=True,
+    )
     return out
 
 
@@ -224,8 +232,7 @@ def test_english_answer_in_french_interview(base_batched: Engine, code_switched:
 
 
 def test_switching_off_keeps_the_episode_language(cache_dir: Path, code_switched: Path) -> None:
-    engine = Engine(EngineOptions(model="base", batch_size=8, rerun_suspect=False, switch_languages=()),
-                    cache_dir)
+    engine = Engine(EngineOptions(model="base", batch_size=8, rerun_suspect=False, switch_languages=()), cache_dir)
     t = engine.transcribe(code_switched, language="fr")
     assert t.segments and {s.language for s in t.segments} == {"fr"}
 

@@ -22,6 +22,8 @@ from transcribe.formats import (
 )
 from transcribe.result import Segment, Transcript
 
+pytestmark = pytest.mark.fast
+
 TRANSCRIPT = Transcript(
     language="fr",
     duration=3725.0,
@@ -73,8 +75,7 @@ def test_parse_publisher_vtt() -> None:
         "00:00:05.000 --> 00:00:06.000\r\n<c.yellow>Oui</c> &lt;3\r\n"
     )
     t = parse_vtt(text)
-    assert _keep(t) == [(1.0, 4.5, "Salut tout le monde & bienvenue", "Anne"),
-                        (5.0, 6.0, "Oui <3", None)]
+    assert _keep(t) == [(1.0, 4.5, "Salut tout le monde & bienvenue", "Anne"), (5.0, 6.0, "Oui <3", None)]
 
 
 def test_parse_vtt_rejects_other_text() -> None:
@@ -103,8 +104,12 @@ def test_podcast_json_round_trip() -> None:
     text = to_podcast_json(TRANSCRIPT)
     data = json.loads(text)
     assert data["version"] == "1.0.0"
-    assert data["segments"][0] == {"speaker": "Marie Tremblay", "startTime": 0.0,
-                                   "endTime": 4.25, "body": "Bonjour et bienvenue à l'émission."}
+    assert data["segments"][0] == {
+        "speaker": "Marie Tremblay",
+        "startTime": 0.0,
+        "endTime": 4.25,
+        "body": "Bonjour et bienvenue à l'émission.",
+    }
     assert "speaker" not in data["segments"][3]
     assert "à l'émission" in text  # UTF-8 as written, not \\u escapes
     back = parse_podcast_json(text)
@@ -112,8 +117,7 @@ def test_podcast_json_round_trip() -> None:
 
 
 def test_parse_podcast_json_rejects_garbage() -> None:
-    for bad in ("{", "[]", '{"segments": [{"body": "x"}]}', '{"segments": [{"startTime": "a", '
-                '"endTime": 1}]}'):
+    for bad in ("{", "[]", '{"segments": [{"body": "x"}]}', '{"segments": [{"startTime": "a", "endTime": 1}]}'):
         with pytest.raises(TranscriptFormatError):
             parse_podcast_json(bad)
 
@@ -143,10 +147,18 @@ def test_timestamp_is_nearest_millisecond(seconds: float) -> None:
     assert abs(parse_timestamp(text) - seconds) <= 0.0005 + 1e-9
 
 
-@given(st.lists(st.tuples(st.integers(0, 10**7), st.integers(0, 10**5),
-                          st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")),
-                                  min_size=1).map(lambda s: " ".join(s.split())).filter(bool)),
-                max_size=5))
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 10**7),
+            st.integers(0, 10**5),
+            st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1)
+            .map(lambda s: " ".join(s.split()))
+            .filter(bool),
+        ),
+        max_size=5,
+    )
+)
 def test_vtt_round_trip_any_text(cues: list[tuple[int, int, str]]) -> None:
     segments = tuple(Segment(a / 1000, (a + d) / 1000, text) for a, d, text in cues)
     back = parse_vtt(to_vtt(Transcript("en", segments, 0.0)))

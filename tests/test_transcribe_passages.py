@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from transcribe.passages import split_segments
 from transcribe.result import Segment, Word
 
+pytestmark = pytest.mark.fast
+
 
 def segment(text: str, seconds_per_word: float = 0.5, language: str | None = "fr") -> Segment:
-    words = tuple(
-        Word(i * seconds_per_word, (i + 0.8) * seconds_per_word, w, 0.9)
-        for i, w in enumerate(text.split())
+    words = tuple(Word(i * seconds_per_word, (i + 0.8) * seconds_per_word, w, 0.9) for i, w in enumerate(text.split()))
+    return Segment(
+        words[0].start,
+        words[-1].end,
+        text,
+        words,
+        avg_logprob=-0.2,
+        no_speech_prob=0.01,
+        compression_ratio=1.3,
+        speaker="A",
+        language=language,
     )
-    return Segment(words[0].start, words[-1].end, text, words, avg_logprob=-0.2,
-                   no_speech_prob=0.01, compression_ratio=1.3, speaker="A", language=language)
 
 
 def test_short_segments_are_untouched() -> None:
@@ -66,9 +75,7 @@ def test_no_space_languages_join_without_spaces() -> None:
     st.integers(min_value=20, max_value=200),
     st.floats(min_value=2.0, max_value=30.0),
 )
-def test_split_keeps_every_word_in_order_within_limits(
-    tokens: list[str], max_chars: int, max_seconds: float
-) -> None:
+def test_split_keeps_every_word_in_order_within_limits(tokens: list[str], max_chars: int, max_seconds: float) -> None:
     s = segment(" ".join(tokens))
     parts = split_segments((s,), max_chars=max_chars, max_seconds=max_seconds)
     assert tuple(w for p in parts for w in p.words) == s.words

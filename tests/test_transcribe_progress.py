@@ -42,8 +42,13 @@ def test_ingest_draws_bars_on_a_terminal_and_stays_quiet_in_cron(make_settings, 
     piped_settings = make_settings(data_dir=settings.data_dir)
     # A terminal: the real CLI under a pseudo-terminal.
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "archive.cli", "ingest", "--stage", "transcribe"],
-                            env=settings_env(settings), stdin=slave, stdout=slave, stderr=slave)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "archive.cli", "ingest", "--stage", "transcribe"],
+        env=settings_env(settings),
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+    )
     os.close(slave)
     chunks = []
     deadline = time.monotonic() + 120

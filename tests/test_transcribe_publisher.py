@@ -39,8 +39,10 @@ def test_publisher_vtt_is_preferred_and_used_instead_of_asr(make_settings, http_
     copy_audio("jfk.flac", root)
     (root / "t.vtt").write_text(VTT)
     (root / "t.srt").write_text(SRT)
-    both = (f'<podcast:transcript url="{base}/t.srt" type="application/srt"/>'
-            f'<podcast:transcript url="{base}/t.vtt" type="text/vtt" language="en"/>')
+    both = (
+        f'<podcast:transcript url="{base}/t.srt" type="application/srt"/>'
+        f'<podcast:transcript url="{base}/t.vtt" type="text/vtt" language="en"/>'
+    )
     broken = f'<podcast:transcript url="{base}/missing.vtt" type="text/vtt"/>'
     (root / "feed.xml").write_text(_feed(base, [("published", "p", both), ("missing", "m", broken)]))
     settings = make_settings()

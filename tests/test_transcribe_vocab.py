@@ -21,7 +21,10 @@ def test_vocab_cli_and_prompt_on_the_transcript(make_settings, http_root, tmp_pa
     assert added.returncode == 0, added.stderr
     assert added.stdout.strip() == "3 added, 1 already known"
     assert run_cli(settings, "vocab", "list", "--feed", "1").stdout.splitlines() == [
-        "John F. Kennedy", "Americans", "Massachusetts"]
+        "John F. Kennedy",
+        "Americans",
+        "Massachusetts",
+    ]
     removed = run_cli(settings, "vocab", "remove", "--feed", "1", "Massachusetts", "nope")
     assert removed.stdout.strip() == "1 removed"
     unknown = run_cli(settings, "vocab", "add", "--feed", "99", "x")

@@ -23,16 +23,24 @@ HOSTILE = "<script>alert('chapter')</script><img src=x onerror=alert(1)>Intro"
 @pytest.fixture
 def site(make_settings):
     settings = make_settings(secret_key="k")
-    ids = build(settings, [{"title": "Ask not", "guid": "a"}, {"title": "No chapters", "guid": "b"}],
-                {"a": transcript(TEXTS, language="en"), "b": transcript(TEXTS, language="en")})
+    ids = build(
+        settings,
+        [{"title": "Ask not", "guid": "a"}, {"title": "No chapters", "guid": "b"}],
+        {"a": transcript(TEXTS, language="en"), "b": transcript(TEXTS, language="en")},
+    )
     with Archive(settings).db.session() as s:
         episode = store.get_episode(s, ids["a"])
         assert episode is not None
-        chapters.save_chapters(s, episode, "https://cdn.example/a.json", (
-            Chapter(0.0, HOSTILE, "javascript:alert(1)", None),
-            Chapter(5.0, "Your country", "https://example.org/country", None),
-            Chapter(3725.5, "Late", None, None),
-        ))
+        chapters.save_chapters(
+            s,
+            episode,
+            "https://cdn.example/a.json",
+            (
+                Chapter(0.0, HOSTILE, "javascript:alert(1)", None),
+                Chapter(5.0, "Your country", "https://example.org/country", None),
+                Chapter(3725.5, "Late", None, None),
+            ),
+        )
     return create_app(settings).test_client(), ids
 
 
@@ -64,7 +72,10 @@ def test_every_passage_has_a_quote_link_that_works_without_javascript(site):
     client, ids = site
     html = _page(client, f"/episodes/{ids['a']}")
     assert re.findall(r'<a class="cite" href="\?start=([\d.]+)&amp;end=([\d.]+)"', html) == [
-        ("0.00", "5.00"), ("5.00", "10.00"), ("10.00", "15.00")]
+        ("0.00", "5.00"),
+        ("5.00", "10.00"),
+        ("10.00", "15.00"),
+    ]
     assert 'aria-label="Quote the passage at 0:05"' in html
     # The middle passage's quote page offers to widen it by one passage either way.
     quote = _page(client, f"/episodes/{ids['a']}?start=5.00&end=10.00")
@@ -86,9 +97,16 @@ def test_outgoing_feed_mirrors_the_shows_chapters_file(make_settings):
 
     settings = make_settings()
     items = [
-        {"title": "With chapters", "guid": "c",
-         "extra": '<podcast:chapters url="https://cdn.example/c.json" type="application/json+chapters"/>'},
-        {"title": "Hostile", "guid": "h", "extra": '<podcast:chapters url="javascript:alert(1)" type="application/json"/>'},
+        {
+            "title": "With chapters",
+            "guid": "c",
+            "extra": '<podcast:chapters url="https://cdn.example/c.json" type="application/json+chapters"/>',
+        },
+        {
+            "title": "Hostile",
+            "guid": "h",
+            "extra": '<podcast:chapters url="javascript:alert(1)" type="application/json"/>',
+        },
         {"title": "None", "guid": "n"},
     ]
     build(settings, items, {g: transcript(TEXTS, language="en") for g in ("c", "h", "n")})

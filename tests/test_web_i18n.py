@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from web.i18n import SOURCE, compile_catalogs, normalise
+
+pytestmark = pytest.mark.fast
 
 WEB = Path(__file__).parent.parent / "web"
 METHODS = [("templates/**.html", "jinja2"), ("**.py", "python")]

@@ -13,10 +13,19 @@ from transcribe import formats
 from web import create_app
 
 ITEMS = [
-    {"title": "Entrevue avec Marie Tremblay", "guid": "ep-1", "date": "Mon, 09 Nov 2026 09:00:00 -0500",
-     "description": "<p>Une <b>entrevue</b> sur la forêt boréale.</p>"},
-    {"title": "Pas encore transcrit", "guid": "ep-2", "date": "Mon, 02 Nov 2026 09:00:00 -0500",
-     "extra": '<podcast:person role="guest">Jean Dubois</podcast:person><podcast:person>Animatrice X</podcast:person>'},
+    {
+        "title": "Entrevue avec Marie Tremblay",
+        "guid": "ep-1",
+        "date": "Mon, 09 Nov 2026 09:00:00 -0500",
+        "description": "<p>Une <b>entrevue</b> sur la forêt boréale.</p>",
+    },
+    {
+        "title": "Pas encore transcrit",
+        "guid": "ep-2",
+        "date": "Mon, 02 Nov 2026 09:00:00 -0500",
+        "extra": '<podcast:person role="guest">Jean Dubois</podcast:person>'
+        "<podcast:person>Animatrice X</podcast:person>",
+    },
 ]
 TEXTS = [
     ("Animateur", "Bonjour et bienvenue à l'émission."),
@@ -40,8 +49,14 @@ def _html(client, path, lang="en", **kw):
 
 def test_pages_render_in_both_languages(site):
     client, ids = site
-    for path in ["/", "/about", "/shows/1", f"/episodes/{ids['ep-1']}", f"/episodes/{ids['ep-2']}",
-                 "/speakers/Marie%20Tremblay"]:
+    for path in [
+        "/",
+        "/about",
+        "/shows/1",
+        f"/episodes/{ids['ep-1']}",
+        f"/episodes/{ids['ep-2']}",
+        "/speakers/Marie%20Tremblay",
+    ]:
         en, en_html = _html(client, path, "en-US,en;q=0.9")
         fr, fr_html = _html(client, path, "fr-CA,fr;q=0.9")
         assert en.status_code == fr.status_code == 200, path
@@ -58,7 +73,8 @@ def test_durations_and_dates_are_localised(site):
     client, ids = site
     _, fr = _html(client, f"/episodes/{ids['ep-1']}", "fr-CA")
     _, en = _html(client, f"/episodes/{ids['ep-1']}", "en")
-    assert "1 h 5 min" in fr and "1 hr 5 min" in en
+    # A no-break space between number and unit (French typography), a plain one between parts.
+    assert "1\u00a0h 5\u00a0min" in fr and "1\u00a0hr 5\u00a0min" in en
     assert "9 novembre 2026" in fr and "Transcription automatique" in fr
 
 
@@ -78,7 +94,9 @@ def test_language_choice_order(make_settings):
     assert "Vary" in plain.get("/").headers and "Cookie" in plain.get("/").headers["Vary"]
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"]
+)
 def test_language_switch_only_returns_to_local_pages(make_settings, target):
     client = create_app(make_settings()).test_client()
     response = client.get("/language/fr_CA", query_string={"next": target})
@@ -96,7 +114,7 @@ def test_every_page_has_a_switch_to_the_other_language(site):
 def test_episode_page_works_without_javascript(site):
     client, ids = site
     _, html = _html(client, f"/episodes/{ids['ep-1']}?t=10", "fr")
-    assert 'src="/episodes/%d/audio' % ids["ep-1"] not in html  # no audio stored: no player
+    assert f'src="/episodes/{ids["ep-1"]}/audio' not in html  # no audio stored: no player
     assert 'href="?t=10.00#p-2"' in html and 'id="p-3"' in html
     assert '<a class="speaker" href="/speakers/Marie%20Tremblay">Marie Tremblay</a>' in html
     assert '<p class="text" data-w="0 0.6 1.1 1.7 ' in html and "La forêt boréale couvre" in html
@@ -162,8 +180,16 @@ def test_security_headers_on_every_response_errors_included(site):
     def boom():  # a fault no real page can be made to raise on demand
         raise RuntimeError("boom")
 
-    paths = ["/", f"/episodes/{ids['ep-1']}", "/nope", "/episodes/999", "/shows/1/feed.xml",
-             f"/episodes/{ids['ep-1']}/transcript.vtt", "/boom-for-test", "/static/site.css"]
+    paths = [
+        "/",
+        f"/episodes/{ids['ep-1']}",
+        "/nope",
+        "/episodes/999",
+        "/shows/1/feed.xml",
+        f"/episodes/{ids['ep-1']}/transcript.vtt",
+        "/boom-for-test",
+        "/static/site.css",
+    ]
     for path in paths:
         response = client.get(path, headers={"Accept-Language": "fr-CA"})
         csp = response.headers.get("Content-Security-Policy", "")
@@ -188,7 +214,7 @@ def test_speaker_page_lists_every_interview_with_them(site):
 def test_podcast_person_credits_make_speaker_pages(site):
     client, ids = site
     _, episode = _html(client, f"/episodes/{ids['ep-2']}", "fr-CA")
-    assert 'Avec\n' in episode or "Avec" in episode
+    assert "Avec\n" in episode or "Avec" in episode
     assert '<a href="/speakers/Jean%20Dubois">Jean Dubois</a> <span class="meta">(invité·e)</span>' in episode
     _, page = _html(client, "/speakers/Jean%20Dubois", "en")
     assert f'href="/episodes/{ids["ep-2"]}"' in page and f'href="/episodes/{ids["ep-1"]}"' not in page

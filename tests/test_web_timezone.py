@@ -16,10 +16,13 @@ from web import create_app
 NEW_YEAR = {"title": "Bilan de l'année", "guid": "ny", "date": "Thu, 01 Jan 2026 03:00:00 +0000"}
 
 
-@pytest.mark.parametrize(("zone", "en", "fr", "iso"), [
-    ("America/Toronto", "December 31, 2025", "31 décembre 2025", "2025-12-31"),
-    ("UTC", "January 1, 2026", "1 janvier 2026", "2026-01-01"),
-])
+@pytest.mark.parametrize(
+    ("zone", "en", "fr", "iso"),
+    [
+        ("America/Toronto", "December 31, 2025", "31 décembre 2025", "2025-12-31"),
+        ("UTC", "January 1, 2026", "1 janvier 2026", "2026-01-01"),
+    ],
+)
 def test_dates_are_shown_in_the_site_time_zone(make_settings, zone, en, fr, iso):
     settings = make_settings(secret_key="k", timezone=zone)
     ids = build(settings, [NEW_YEAR], {"ny": transcript([(None, "Bonne année.")])})
@@ -45,6 +48,7 @@ def test_config_prints_the_zone_and_refuses_a_bad_one(make_settings):
     assert shown.returncode == 0, shown.stderr
     assert "timezone = America/Vancouver" in shown.stdout.splitlines()
     env = settings_env(settings) | {"PODARCHIVE_TIMEZONE": "Mars/Olympus_Mons"}
-    refused = subprocess.run([sys.executable, "-m", "archive.cli", "config"], env=env,
-                             capture_output=True, text=True, timeout=120)
+    refused = subprocess.run(
+        [sys.executable, "-m", "archive.cli", "config"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert refused.returncode == 2 and "Mars/Olympus_Mons" in refused.stderr, refused

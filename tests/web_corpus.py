@@ -16,12 +16,12 @@ FEED_URL = "https://magazine.example/balado.xml"
 def feed_xml(items: list[dict[str, str]], title: str = "Le balado du magazine") -> bytes:
     """An RSS feed; item values are inserted raw, so callers can put hostile markup in them."""
     body = "".join(
-        f"""<item><title>{i['title']}</title><guid>{i['guid']}</guid>
-        {i.get('extra', '')}<link>{i.get('link', 'https://magazine.example/e/' + i['guid'])}</link>
-        <description>{i.get('description', '')}</description>
-        <pubDate>{i.get('date', 'Mon, 09 Nov 2026 09:00:00 -0500')}</pubDate>
-        <itunes:duration>{i.get('duration', '1:05:00')}</itunes:duration>
-        <enclosure url="{i.get('url', 'https://cdn.example/' + i['guid'] + '.mp3')}" type="audio/mpeg" length="1234"/></item>"""
+        f"""<item><title>{i["title"]}</title><guid>{i["guid"]}</guid>
+        {i.get("extra", "")}<link>{i.get("link", "https://magazine.example/e/" + i["guid"])}</link>
+        <description>{i.get("description", "")}</description>
+        <pubDate>{i.get("date", "Mon, 09 Nov 2026 09:00:00 -0500")}</pubDate>
+        <itunes:duration>{i.get("duration", "1:05:00")}</itunes:duration>
+        <enclosure url="{i.get("url", "https://cdn.example/" + i["guid"] + ".mp3")}" type="audio/mpeg" length="1234"/></item>"""  # noqa: E501 (feed XML kept verbatim)
         for i in items
     )
     return f"""<?xml version="1.0" encoding="UTF-8"?>
@@ -36,21 +36,34 @@ def transcript(texts: list[tuple[str | None, str]], language: str = "fr", step: 
         start = i * step
         words = text.split()
         each = step / max(len(words), 1)
-        segments.append(Segment(
-            start=start, end=start + step, text=text, speaker=speaker, language=language,
-            words=tuple(Word(start + j * each, start + (j + 1) * each, w, 0.9) for j, w in enumerate(words)),
-        ))
+        segments.append(
+            Segment(
+                start=start,
+                end=start + step,
+                text=text,
+                speaker=speaker,
+                language=language,
+                words=tuple(Word(start + j * each, start + (j + 1) * each, w, 0.9) for j, w in enumerate(words)),
+            )
+        )
     return Transcript(language=language, segments=tuple(segments), duration=len(texts) * step, model="base")
 
 
-def build(settings: Settings, items: list[dict[str, str]], transcripts: dict[str, Transcript], title: str = "Le balado du magazine") -> dict[str, int]:
+def build(
+    settings: Settings,
+    items: list[dict[str, str]],
+    transcripts: dict[str, Transcript],
+    title: str = "Le balado du magazine",
+) -> dict[str, int]:
     """Store a parsed feed and the given transcripts (by guid); returns episode ids by guid."""
     archive = Archive(settings)
     with archive.db.session() as s:
         feed = feed_store.add_feed(s, FEED_URL, "fr")
         parsed = parse_feed(feed_xml(items, title), FEED_URL)
         now = store.now()
-        feed_store.record_feed_parsed(s, feed, parsed, etag=None, last_modified=None, now=now, poll_interval=timedelta(hours=1))
+        feed_store.record_feed_parsed(
+            s, feed, parsed, etag=None, last_modified=None, now=now, poll_interval=timedelta(hours=1)
+        )
         ids = {}
         for card in pages.show_episodes(s, feed.id):
             episode = store.get_episode(s, card.id)

@@ -90,7 +90,8 @@ class Engine:
         # decodes 30 s windows there, without a per-chunk encoder output to detect on.
         self._batched = (
             SwitchingPipeline(self._model, options.switch_languages if self.multilingual else ())
-            if options.batch_size > 1 else None
+            if options.batch_size > 1
+            else None
         )
 
     def transcribe(
@@ -105,9 +106,7 @@ class Engine:
         """Transcribe one audio file in its own language (forced when `language` is given)."""
         if language and language != "en" and not self.multilingual:
             # faster-whisper would silently decode French as English gibberish.
-            raise TranscriptionError(
-                f"model {self.options.model!r} is English-only; cannot transcribe {language!r}"
-            )
+            raise TranscriptionError(f"model {self.options.model!r} is English-only; cannot transcribe {language!r}")
         audio = _decode(audio_path)
         duration = len(audio) / SAMPLE_RATE
         kwargs: dict[str, Any] = dict(
@@ -137,15 +136,16 @@ class Engine:
                         "max_speech_duration_s": self.options.chunk_seconds,
                     }
                 raw, info = self._batched.transcribe(
-                    audio, batch_size=self.options.batch_size, without_timestamps=False,
-                    chunk_length=self.options.chunk_seconds, **kwargs
+                    audio,
+                    batch_size=self.options.batch_size,
+                    without_timestamps=False,
+                    chunk_length=self.options.chunk_seconds,
+                    **kwargs,
                 )
                 # Filled batch by batch as _collect consumes the lazy segments.
                 switches = self._batched.switches
             else:
-                raw, info = self._model.transcribe(
-                    audio, condition_on_previous_text=False, **kwargs
-                )
+                raw, info = self._model.transcribe(audio, condition_on_previous_text=False, **kwargs)
             segments = _collect(raw, info.language, duration, progress, switches)
             reruns = 0
             if self.options.rerun_suspect:
@@ -167,9 +167,7 @@ class Engine:
             prompt=initial_prompt or hotwords or None,
         )
 
-    def repair(
-        self, audio: np.ndarray, segments: list[Segment], language: str
-    ) -> tuple[list[Segment], int]:
+    def repair(self, audio: np.ndarray, segments: list[Segment], language: str) -> tuple[list[Segment], int]:
         """Re-decode the windows of suspect segments without conditioning, with temperature fallback.
 
         Each window is decoded in its segment's language (the episode's `language` when it
@@ -189,9 +187,13 @@ class Engine:
             end = min(int(np.ceil(seg.end * SAMPLE_RATE)), len(audio))
             seconds = (end - start) / SAMPLE_RATE
             raw, _ = self._model.transcribe(
-                audio[start:end], language=seg_language, task="transcribe",
-                beam_size=self.options.beam_size, word_timestamps=True,
-                condition_on_previous_text=False, temperature=_FALLBACK_TEMPERATURES,
+                audio[start:end],
+                language=seg_language,
+                task="transcribe",
+                beam_size=self.options.beam_size,
+                word_timestamps=True,
+                condition_on_previous_text=False,
+                temperature=_FALLBACK_TEMPERATURES,
                 vad_filter=False,
                 # A looping attempt runs to Whisper's 448-token cap at every temperature;
                 # real speech needs far fewer (measured on a 16 s loop window: 15.4 s -> 7.4 s).
@@ -208,10 +210,18 @@ class Engine:
 def _shifted(seg: Segment, offset: float, flags: str) -> Segment:
     """A re-run window's segment moved back to episode time and marked as re-run."""
     words = tuple(Word(w.start + offset, w.end + offset, w.text, w.probability) for w in seg.words)
-    return Segment(start=seg.start + offset, end=seg.end + offset, text=seg.text, words=words,
-                   avg_logprob=seg.avg_logprob, no_speech_prob=seg.no_speech_prob,
-                   compression_ratio=seg.compression_ratio, language=seg.language,
-                   flags=flags, rerun=True)
+    return Segment(
+        start=seg.start + offset,
+        end=seg.end + offset,
+        text=seg.text,
+        words=words,
+        avg_logprob=seg.avg_logprob,
+        no_speech_prob=seg.no_speech_prob,
+        compression_ratio=seg.compression_ratio,
+        language=seg.language,
+        flags=flags,
+        rerun=True,
+    )
 
 
 def _decode(audio_path: Path) -> np.ndarray:
@@ -226,7 +236,10 @@ def _decode(audio_path: Path) -> np.ndarray:
 
 
 def _collect(
-    raw: Iterable[Any], language: str, duration: float, progress: Progress | None,
+    raw: Iterable[Any],
+    language: str,
+    duration: float,
+    progress: Progress | None,
     switches: Mapping[int, ChunkLanguage] | None = None,
 ) -> list[Segment]:
     """Consume faster-whisper's lazy segment generator into our Segments.
@@ -269,8 +282,7 @@ def _words(raw: Iterable[Any], language: str) -> tuple[Word, ...]:
         # leading space continues the previous word, so words join back with single spaces.
         if words and not w.word[:1].isspace() and language not in NO_SPACE_LANGUAGES:
             prev = words.pop()
-            words.append(Word(prev.start, float(w.end), prev.text + text,
-                              min(prev.probability, float(w.probability))))
+            words.append(Word(prev.start, float(w.end), prev.text + text, min(prev.probability, float(w.probability))))
         else:
             words.append(Word(float(w.start), float(w.end), text, float(w.probability)))
     return tuple(words)

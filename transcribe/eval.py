@@ -122,8 +122,9 @@ def reference_clips(refs: Path) -> Iterator[tuple[Path, str, str | None]]:
 def evaluate(refs: Path, options: EngineOptions, cache_dir: Path, default_language: str | None = None) -> Run:
     """Transcribe every reference clip with one model and setting; score per language."""
     engine = Engine(options, cache_dir)
-    setting = (f"batched {options.batch_size}, chunks {options.chunk_seconds} s" if options.batch_size > 1
-               else "sequential")
+    setting = (
+        f"batched {options.batch_size}, chunks {options.chunk_seconds} s" if options.batch_size > 1 else "sequential"
+    )
     run = Run(options.model, f"{setting}, beam {options.beam_size}")
     for audio, reference, named in reference_clips(refs):
         language = named or default_language

@@ -106,7 +106,7 @@ def parse_vtt(text: str) -> Transcript:
         if timing is None:
             continue  # a stray block; players ignore it too
         start, end = _timing(lines[timing])
-        body = " ".join(lines[timing + 1:])
+        body = " ".join(lines[timing + 1 :])
         speaker = None
         voice = _VOICE_RE.match(body)
         if voice:
@@ -125,7 +125,7 @@ def parse_srt(text: str) -> Transcript:
         if timing is None:
             raise TranscriptFormatError(f"SRT block without timing: {lines[0][:60]!r}")
         start, end = _timing(lines[timing])
-        body = _SRT_TAG_RE.sub("", " ".join(lines[timing + 1:])).strip()
+        body = _SRT_TAG_RE.sub("", " ".join(lines[timing + 1 :])).strip()
         segments.append(Segment(start, end, body))
     return _publisher(segments)
 
@@ -151,15 +151,13 @@ def parse_podcast_json(text: str) -> Transcript:
 def _publisher(segments: list[Segment]) -> Transcript:
     # Publisher files carry no audio duration; the last cue end is the best we know.
     duration = max((s.end for s in segments), default=0.0)
-    return Transcript(language="", segments=tuple(segments), duration=duration,
-                      origin="publisher")
+    return Transcript(language="", segments=tuple(segments), duration=duration, origin="publisher")
 
 
 def _blocks(text: str) -> list[list[str]]:
     """Blank-line separated blocks of non-empty lines, BOM and CRLF tolerated."""
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    blocks = [[line for line in block.split("\n") if line.strip()]
-              for block in re.split(r"\n\s*\n", text)]
+    blocks = [[line for line in block.split("\n") if line.strip()] for block in re.split(r"\n\s*\n", text)]
     return [b for b in blocks if b]
 
 

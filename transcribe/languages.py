@@ -36,7 +36,7 @@ class ChunkLanguage:
     probability: float
 
 
-class SwitchingPipeline(BatchedInferencePipeline):
+class SwitchingPipeline(BatchedInferencePipeline):  # type: ignore[misc]  # faster-whisper is untyped
     """faster-whisper's batched pipeline that decodes each chunk in its own language.
 
     faster-whisper's `multilingual=True` also detects per chunk, but it overrides a forced
@@ -49,8 +49,9 @@ class SwitchingPipeline(BatchedInferencePipeline):
     One transcription at a time per instance (faster-whisper's pipeline keeps state too).
     """
 
-    def __init__(self, model: WhisperModel, switch_languages: Collection[str],
-                 threshold: float = SWITCH_PROBABILITY) -> None:
+    def __init__(
+        self, model: WhisperModel, switch_languages: Collection[str], threshold: float = SWITCH_PROBABILITY
+    ) -> None:
         super().__init__(model=model)
         self.switch_languages = frozenset(switch_languages)
         self.threshold = threshold
@@ -65,14 +66,20 @@ class SwitchingPipeline(BatchedInferencePipeline):
     def forward(self, features: Any, tokenizer: Any, chunks_metadata: Any, options: Any) -> Any:
         """Decode one batch and file the batch's switches under each chunk's seek."""
         results = super().forward(features, tokenizer, chunks_metadata, options)
-        for meta, chosen in zip(chunks_metadata, self._batch):
+        for meta, chosen in zip(chunks_metadata, self._batch, strict=False):
             if chosen is None:
                 continue
             # The same expression faster-whisper's forward uses for its segments' seek.
             seek = int(meta["offset"] * self.model.frames_per_second)
             self.switches[seek] = ChunkLanguage(meta["offset"], meta["duration"], *chosen)
-            log.info("chunk at %.1f s (%.1f s) decoded in %s (p=%.2f), episode %s",
-                     meta["offset"], meta["duration"], chosen[0], chosen[1], tokenizer.language_code)
+            log.info(
+                "chunk at %.1f s (%.1f s) decoded in %s (p=%.2f), episode %s",
+                meta["offset"],
+                meta["duration"],
+                chosen[0],
+                chosen[1],
+                tokenizer.language_code,
+            )
         return results
 
     def generate_segment_batched(self, features: Any, tokenizer: Any, options: Any) -> Any:
@@ -81,11 +88,7 @@ class SwitchingPipeline(BatchedInferencePipeline):
 
         prompt = self.model.get_prompt(
             tokenizer,
-            previous_tokens=(
-                tokenizer.encode(options.initial_prompt)
-                if options.initial_prompt is not None
-                else []
-            ),
+            previous_tokens=(tokenizer.encode(options.initial_prompt) if options.initial_prompt is not None else []),
             without_timestamps=options.without_timestamps,
             hotwords=options.hotwords,
         )
@@ -124,13 +127,11 @@ class SwitchingPipeline(BatchedInferencePipeline):
             # no_timestamps if asked (no prefix here). Counted from the end rather than
             # prompt.index(): a show's vocabulary prompt is publisher text.
             index = len(prompt) - (3 if options.without_timestamps else 2)
-            ranked = (self.model.model.detect_language(encoder_output)
-                      if prompt[index] == tokenizer.language else [])
+            ranked = self.model.model.detect_language(encoder_output) if prompt[index] == tokenizer.language else []
             for i, langs in enumerate(ranked):
                 token, probability = langs[0]
                 code = token[2:-2]  # "<|en|>"
-                if (code != tokenizer.language_code and code in self.switch_languages
-                        and probability >= self.threshold):
+                if code != tokenizer.language_code and code in self.switch_languages and probability >= self.threshold:
                     prompts[i][index] = tokenizer.tokenizer.token_to_id(token)
                     self._batch[i] = (code, float(probability))
 

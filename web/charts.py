@@ -21,10 +21,11 @@ def bar_chart(title: str, labels: list[str], values: list[float], unit: str = ""
         f'<svg class="chart" role="img" viewBox="0 0 {WIDTH} {HEIGHT}" xmlns="http://www.w3.org/2000/svg">',
         f"<title>{escape(title)}</title>",
         f'<line x1="{PAD_LEFT}" y1="{PAD_TOP + inner_h}" x2="{WIDTH - 8}" y2="{PAD_TOP + inner_h}" stroke="#888"/>',
-        f'<text x="{PAD_LEFT - 6}" y="{PAD_TOP + 10}" text-anchor="end" font-size="11">{escape(_fmt(top))}{escape(unit)}</text>',
+        f'<text x="{PAD_LEFT - 6}" y="{PAD_TOP + 10}" text-anchor="end" font-size="11">'
+        f"{escape(_fmt(top))}{escape(unit)}</text>",
     ]
     label_every = max(1, len(labels) // 12)
-    for i, (label, value) in enumerate(zip(labels, values)):
+    for i, (label, value) in enumerate(zip(labels, values, strict=False)):
         h = inner_h * (value / top)
         x = PAD_LEFT + i * step + (step - bar_w) / 2
         y = PAD_TOP + inner_h - h
@@ -36,7 +37,8 @@ def bar_chart(title: str, labels: list[str], values: list[float], unit: str = ""
             short = label if len(label) <= 14 else label[:13] + "…"
             parts.append(
                 f'<text x="{x + bar_w / 2:.1f}" y="{PAD_TOP + inner_h + 14}" font-size="10" '
-                f'text-anchor="end" transform="rotate(-30 {x + bar_w / 2:.1f} {PAD_TOP + inner_h + 14})">{escape(short)}</text>'
+                f'text-anchor="end" transform="rotate(-30 {x + bar_w / 2:.1f} {PAD_TOP + inner_h + 14})">'
+                f"{escape(short)}</text>"
             )
     parts.append("</svg>")
     return Markup("".join(parts))

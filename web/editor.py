@@ -18,7 +18,7 @@ MAX_TEXT = 5000
 
 
 @bp.before_request
-@login_required
+@login_required  # type: ignore[untyped-decorator]  # Flask-Login is untyped
 def _logged_in() -> None:
     """Every page here needs an editor (login_required returns the redirect when not)."""
 
@@ -67,8 +67,10 @@ def episode(episode_id: int):  # type: ignore[no-untyped-def]
         newer = editing.newer_machine_text(s, copy)
         stats = {seg.position: seg for seg in machine.segments} if machine else {}
         risky = {
-            pos for pos, seg in stats.items()
-            if seg.flags or (seg.avg_logprob or 0) < review_queue.LOW_LOGPROB
+            pos
+            for pos, seg in stats.items()
+            if seg.flags
+            or (seg.avg_logprob or 0) < review_queue.LOW_LOGPROB
             or (seg.no_speech_prob or 0) > review_queue.HIGH_NO_SPEECH
         }
         people = [name for name, _role in pages.episode_people(s, episode_id)]
@@ -77,10 +79,21 @@ def episode(episode_id: int):  # type: ignore[no-untyped-def]
         title, feed_id, feed_title = ep.title, ep.feed_id, ep.feed.title
     names = sorted({*people, *(sp for sp, _n in revisions.speakers(copy.snapshot) if sp)}, key=str.casefold)
     return render_template(
-        "editor/episode.html", episode_id=episode_id, title=title, feed_id=feed_id, feed_title=feed_title,
-        copy=copy, risky=risky, has_audio=has_audio, names=names, low=LOW_CONFIDENCE, newer=newer,
-        speakers=revisions.speakers(copy.snapshot), suggestions=open_suggestions,
-        added=request.args.get("added", type=int), added_terms=request.args.get("terms", ""),
+        "editor/episode.html",
+        episode_id=episode_id,
+        title=title,
+        feed_id=feed_id,
+        feed_title=feed_title,
+        copy=copy,
+        risky=risky,
+        has_audio=has_audio,
+        names=names,
+        low=LOW_CONFIDENCE,
+        newer=newer,
+        speakers=revisions.speakers(copy.snapshot),
+        suggestions=open_suggestions,
+        added=request.args.get("added", type=int),
+        added_terms=request.args.get("terms", ""),
     )
 
 
@@ -97,7 +110,11 @@ def save_passage(episode_id: int, position: int):  # type: ignore[no-untyped-def
             if old is None:
                 abort(404)
             rev = editing.edit_passage(
-                s, episode_id, position, base, _author(s),
+                s,
+                episode_id,
+                position,
+                base,
+                _author(s),
                 text=text if text is not None else None,
                 speaker=speaker if speaker is not None else False,
             )
@@ -107,7 +124,11 @@ def save_passage(episode_id: int, position: int):  # type: ignore[no-untyped-def
             abort(404)
     args: dict[str, Any] = {"episode_id": episode_id, "_anchor": f"p-{position}"}
     if rev is not None and text is not None:
-        inserted = [t.strip(".,;:!?…«»“”\"'()") for tag, t in revisions.word_ops(old.text, revisions.clean_text(text)) if tag == "insert"]
+        inserted = [
+            t.strip(".,;:!?…«»“”\"'()")
+            for tag, t in revisions.word_ops(old.text, revisions.clean_text(text))
+            if tag == "insert"
+        ]
         if inserted:
             # Offer the new words as vocabulary terms: a corrected name is usually one the model will miss again.
             args.update(added=position, terms=" ".join(inserted)[:255])

@@ -13,15 +13,17 @@ bp = Blueprint("editor_tools", __name__, url_prefix="/editor")
 
 
 @bp.before_request
-@login_required
+@login_required  # type: ignore[untyped-decorator]  # Flask-Login is untyped
 def _logged_in() -> None:
     """Every page here needs an editor."""
 
 
 def _query(source) -> find_replace.Query:  # type: ignore[no-untyped-def]
     return find_replace.Query(
-        find=source.get("find", "")[:200], replacement=source.get("replacement", "")[:200],
-        whole_word=source.get("whole_word") == "1", case_sensitive=source.get("case_sensitive") == "1",
+        find=source.get("find", "")[:200],
+        replacement=source.get("replacement", "")[:200],
+        whole_word=source.get("whole_word") == "1",
+        case_sensitive=source.get("case_sensitive") == "1",
     )
 
 
@@ -51,8 +53,15 @@ def replace_apply():  # type: ignore[no-untyped-def]
             saved = find_replace.apply(s, query, expected, accounts.get_user(s, current_user.id))
         except EditConflict as exc:
             flash(str(exc))
-            return redirect(url_for("editor_tools.replace_preview", find=query.find, replacement=query.replacement,
-                                    whole_word="1" if query.whole_word else "", case_sensitive="1" if query.case_sensitive else ""))
+            return redirect(
+                url_for(
+                    "editor_tools.replace_preview",
+                    find=query.find,
+                    replacement=query.replacement,
+                    whole_word="1" if query.whole_word else "",
+                    case_sensitive="1" if query.case_sensitive else "",
+                )
+            )
         except EditError:
             abort(400)
     flash(f"Replaced in {len(saved)} episodes (one revision each).")
@@ -77,8 +86,9 @@ def vocab(feed_id: int):  # type: ignore[no-untyped-def]
         terms = vocabulary.feed_terms(s, feed_id)
         title, publish = feed.title or feed.url, feed.publish_transcripts
     prompt = vocabulary.vocabulary_prompt(terms) or ""
-    return render_template("editor/vocabulary.html", feed_id=feed_id, title=title, terms=terms,
-                           publish=publish, prompt=prompt)
+    return render_template(
+        "editor/vocabulary.html", feed_id=feed_id, title=title, terms=terms, publish=publish, prompt=prompt
+    )
 
 
 @bp.post("/shows/<int:feed_id>/vocabulary")
@@ -137,8 +147,9 @@ def suggestion_handle(suggestion_id: int):  # type: ignore[no-untyped-def]
         if action == "apply":
             try:
                 copy = editing.working_copy(s, episode_id)
-                editing.edit_passage(s, episode_id, row.position, copy.number,
-                                     accounts.get_user(s, current_user.id), text=row.text)
+                editing.edit_passage(
+                    s, episode_id, row.position, copy.number, accounts.get_user(s, current_user.id), text=row.text
+                )
             except EditError:
                 abort(404)
     flash("Suggestion applied as a new revision." if action == "apply" else "Suggestion dismissed.")

@@ -61,23 +61,37 @@ def show_feed(feed_id: int):  # type: ignore[no-untyped-def]
                 _text(item, "pubDate", format_datetime(ep.published_at))
             enclosure = _web_url(ep.enclosure_url)
             if enclosure:
-                _text(item, "enclosure", None, url=enclosure, type=ep.enclosure_type or "audio/mpeg",
-                      length=str(ep.enclosure_length or (ep.audio.size if ep.audio else 0)))
+                _text(
+                    item,
+                    "enclosure",
+                    None,
+                    url=enclosure,
+                    type=ep.enclosure_type or "audio/mpeg",
+                    length=str(ep.enclosure_length or (ep.audio.size if ep.audio else 0)),
+                )
             duration = ep.audio.duration if ep.audio else ep.declared_duration
             if duration:
                 _text(item, f"{{{ITUNES_NS}}}duration", str(int(duration)))
             # The show's own chapters file, mirrored as the feed gave it (http(s) only).
             if _web_url(ep.chapters_url):
-                _text(item, f"{{{PODCAST_NS}}}chapters", None, url=_web_url(ep.chapters_url) or "",
-                      type="application/json+chapters")
+                _text(
+                    item,
+                    f"{{{PODCAST_NS}}}chapters",
+                    None,
+                    url=_web_url(ep.chapters_url) or "",
+                    type="application/json+chapters",
+                )
             # Only transcripts readers may see (published, or machine text the show publishes).
             public = pages.current_transcript(s, ep.id) if language is not None else None
             if public is None:
                 continue
             language = public.language
             for fmt, mime, rel in (("vtt", "text/vtt", "captions"), ("json", "application/json", None)):
-                attrs = {"url": url_for("transcripts.download", episode_id=ep.id, fmt=fmt, _external=True),
-                         "type": mime, "language": language}
+                attrs = {
+                    "url": url_for("transcripts.download", episode_id=ep.id, fmt=fmt, _external=True),
+                    "type": mime,
+                    "language": language,
+                }
                 if rel:
                     attrs["rel"] = rel
                 _text(item, f"{{{PODCAST_NS}}}transcript", None, **attrs)

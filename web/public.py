@@ -7,7 +7,7 @@ import time
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file
 from flask_babel import get_locale, lazy_gettext
-from werkzeug.utils import safe_join
+from werkzeug.security import safe_join
 
 from archive import chapters as chapter_store
 from archive import pages
@@ -121,9 +121,18 @@ def episode(episode_id: int):  # type: ignore[no-untyped-def]
         passages_html = transcript_html.render(key, passages, quote.positions if quote else frozenset())
     summary = quote.text if quote else plain_text(ep.description_html)[:SUMMARY_CHARS]
     return render_template(
-        "episode.html", episode=ep, show=feed, transcript=transcript, has_audio=has_audio,
-        duration=duration, start=start, quote=quote, summary=summary, passages_html=passages_html,
-        people=people, chapters=chapters,
+        "episode.html",
+        episode=ep,
+        show=feed,
+        transcript=transcript,
+        has_audio=has_audio,
+        duration=duration,
+        start=start,
+        quote=quote,
+        summary=summary,
+        passages_html=passages_html,
+        people=people,
+        chapters=chapters,
     )
 
 

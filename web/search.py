@@ -31,8 +31,13 @@ class SearchRequest:
         """Query-string arguments for a link to this search with some changed (None drops one)."""
         f = self.filters
         current: dict[str, object] = {
-            "q": self.query, "show": f.show, "year": f.year, "speaker": f.speaker,
-            "language": f.language, "episode": f.episode_id, "page": None,
+            "q": self.query,
+            "show": f.show,
+            "year": f.year,
+            "speaker": f.speaker,
+            "language": f.language,
+            "episode": f.episode_id,
+            "page": None,
         }
         current.update(changes)
         return {k: v for k, v in current.items() if v not in (None, "")}
@@ -47,8 +52,11 @@ def parse_request() -> SearchRequest:
         return value or None
 
     filters = Filters(
-        show=text("show"), year=a.get("year", type=int), speaker=text("speaker"),
-        language=text("language"), episode_id=a.get("episode", type=int),
+        show=text("show"),
+        year=a.get("year", type=int),
+        speaker=text("speaker"),
+        language=text("language"),
+        episode_id=a.get("episode", type=int),
     )
     page_no = max(1, min(a.get("page", 1, type=int) or 1, MAX_PAGE))
     return SearchRequest(a.get("q", "").strip()[:MAX_QUERY], filters, page_no)
@@ -88,8 +96,12 @@ def search():  # type: ignore[no-untyped-def]
     grouped = req.filters.episode_id is None
     try:
         page = archive().search.search(
-            req.query, limit=PAGE_SIZE, offset=(req.page_no - 1) * PAGE_SIZE,
-            filters=req.filters, distinct=grouped, facets=True,
+            req.query,
+            limit=PAGE_SIZE,
+            offset=(req.page_no - 1) * PAGE_SIZE,
+            filters=req.filters,
+            distinct=grouped,
+            facets=True,
         )
         episodes = episode_matches(req)
     except (SearchUnavailable, MeiliError):

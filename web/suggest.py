@@ -48,8 +48,14 @@ def suggest(episode_id: int):  # type: ignore[no-untyped-def]
             return response
         try:
             with archive().db.session() as s:
-                suggestions.add(s, episode_id, passage.position, passage.text, request.form.get("text", ""),
-                                request.form.get("note", ""))
+                suggestions.add(
+                    s,
+                    episode_id,
+                    passage.position,
+                    passage.text,
+                    request.form.get("text", ""),
+                    request.form.get("note", ""),
+                )
         except suggestions.SuggestionError as exc:
             error = str(exc)
         else:

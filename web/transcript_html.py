@@ -60,13 +60,17 @@ def _passage(p: PassageView, listen: str, cite: str, speaker_base: str) -> str:
     quote_label = escape(cite % {"time": clock(p.start)})
     return (
         f'<li id="p-{p.position}" class="passage" data-start="{start}" data-end="{end}">'
-        f'<span class="tools"><a class="ts" href="?t={start}#p-{p.position}" data-seek="{start}" aria-label="{label}">{clock(p.start)}</a>'
-        f'<a class="cite" href="?start={start}&amp;end={end}" data-quote aria-label="{quote_label}" title="{quote_label}">\u275d</a></span>'
+        f'<span class="tools"><a class="ts" href="?t={start}#p-{p.position}" data-seek="{start}"'
+        f' aria-label="{label}">{clock(p.start)}</a>'
+        f'<a class="cite" href="?start={start}&amp;end={end}" data-quote'
+        f' aria-label="{quote_label}" title="{quote_label}">\u275d</a></span>'
         f'<div class="body">{speaker}{body}</div></li>\n'
     )
 
 
-def render(key: tuple[object, ...], passages: Callable[[], Iterable[PassageView]], quoted: frozenset[int] = frozenset()) -> Markup:
+def render(
+    key: tuple[object, ...], passages: Callable[[], Iterable[PassageView]], quoted: frozenset[int] = frozenset()
+) -> Markup:
     """The <li> passages of a transcript; `key` names the transcript version and the language."""
     cache: FragmentCache = current_app.extensions.setdefault("podarchive.transcripts", FragmentCache())
 
@@ -78,5 +82,7 @@ def render(key: tuple[object, ...], passages: Callable[[], Iterable[PassageView]
 
     html = cache.get_or_make(key, make)
     for position in quoted:
-        html = html.replace(f'<li id="p-{position}" class="passage"', f'<li id="p-{position}" class="passage quoted"', 1)
+        html = html.replace(
+            f'<li id="p-{position}" class="passage"', f'<li id="p-{position}" class="passage quoted"', 1
+        )
     return Markup(html)

@@ -3,15 +3,16 @@
 Revision ID: 0005
 Revises: 0004
 """
-from typing import Sequence, Union
 
-from alembic import op  # noqa: F401
+from collections.abc import Sequence
+
 import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
 
 revision: str = "0005"
-down_revision: Union[str, Sequence[str], None] = "0004"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

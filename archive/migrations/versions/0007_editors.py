@@ -3,15 +3,16 @@
 Revision ID: 0007
 Revises: 0006
 """
-from typing import Sequence, Union
 
-from alembic import op
+from collections.abc import Sequence
+
 import sqlalchemy as sa
+from alembic import op
 
 revision: str = "0007"
-down_revision: Union[str, Sequence[str], None] = "0006"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
@@ -48,7 +49,9 @@ def upgrade() -> None:
         "reviews",
         sa.Column("episode_id", sa.Integer(), sa.ForeignKey("episodes.id", ondelete="CASCADE"), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
-        sa.Column("published_revision_id", sa.Integer(), sa.ForeignKey("revisions.id", ondelete="SET NULL"), nullable=True),
+        sa.Column(
+            "published_revision_id", sa.Integer(), sa.ForeignKey("revisions.id", ondelete="SET NULL"), nullable=True
+        ),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.Column("updated_by", sa.Integer(), sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
         sa.PrimaryKeyConstraint("episode_id"),

@@ -8,16 +8,17 @@ operator step (a `podarchive reindex` does the same at once).
 Revision ID: 0009
 Revises: 0008
 """
-from datetime import UTC, datetime
-from typing import Sequence, Union
 
-from alembic import op
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
+from alembic import op
 
 revision: str = "0009"
-down_revision: Union[str, Sequence[str], None] = "0008"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = "0008"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
