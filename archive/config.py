@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from transcribe.options import EngineOptions
+
 ENV_PREFIX = "PODARCHIVE_"
 SECRET_FIELDS = frozenset({"meili_key", "secret_key"})
 
@@ -39,23 +41,24 @@ class Settings:
     meili_key: str = ""
     meili_binary: str = ""
     index_prefix: str = "podarchive"
-    # Whisper: a faster-whisper model name, a local directory, or a packaged model.
-    model: str = "base"
-    device: str = "auto"
-    compute_type: str = "auto"
-    threads: int = 0
-    batch_size: int = 8
-    beam_size: int = 5
+    # Whisper: a faster-whisper model name, a local directory, or a packaged model. The
+    # engine's own defaults (transcribe.options) are the settings' defaults.
+    model: str = EngineOptions.model
+    device: str = EngineOptions.device
+    compute_type: str = EngineOptions.compute_type
+    threads: int = EngineOptions.threads
+    batch_size: int = EngineOptions.batch_size
+    beam_size: int = EngineOptions.beam_size
     # Transcription runs in child processes (or on Dask): a job may take
     # transcribe_timeout + transcribe_timeout_factor x audio seconds before it is killed.
     # Batched decoding: longest merged speech chunk, seconds (see docs/transcription.md).
-    chunk_seconds: int = 15
+    chunk_seconds: int = EngineOptions.chunk_seconds
     # Re-decode windows that look hallucinated (loops, text over silence); costs time.
-    rerun_suspect: bool = True
+    rerun_suspect: bool = EngineOptions.rerun_suspect
     # Batched decoding: a chunk detected as one of these languages is transcribed and
     # labelled in it rather than the episode's (French interviews with English answers);
     # empty keeps one language per episode.
-    switch_languages: frozenset[str] = frozenset({"en", "fr"})
+    switch_languages: frozenset[str] = frozenset(EngineOptions.switch_languages)
     transcribe_timeout: float = 60.0
     transcribe_timeout_factor: float = 3.0
     # Address-space cap (RLIMIT_AS) per local worker, MB; 0 = none.

@@ -19,7 +19,7 @@ import pytest
 
 from archive.config import Settings, load_settings
 from archive.context import Archive
-from archive.meili import Endpoint, LocalMeili
+from archive.search.server import Endpoint, LocalMeili
 from tests.loopback import Server, free_port, serve
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -293,7 +293,7 @@ def session_settings(tmp_path_factory: pytest.TempPathFactory, meili: Endpoint) 
 @pytest.fixture(scope="session")
 def live_site(session_settings: Callable[..., Settings]) -> Iterator[LiveSite]:
     """The demo podcast (French and English speech) ingested with the base model, served on loopback."""
-    from archive.demo_server import serve_demo_feed
+    from archive.demo import serve_demo_feed
 
     settings = session_settings()
     with serve_demo_feed("127.0.0.1", 0) as feed_url:

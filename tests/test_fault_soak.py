@@ -99,7 +99,7 @@ def test_search_and_pages_while_ingest_runs(
 
     def refresh_ids() -> None:
         with archive.db.session() as s:
-            ids = [c.id for c in store.latest_episodes(s)]
+            ids = [c.id for c in store.episode_states(s)]
         with lock:
             episode_ids[:] = ids
 

@@ -109,7 +109,7 @@ def test_retention_drops_old_audio_keeps_transcript(make_settings, http_root):
     from sqlalchemy import update
 
     from archive.context import Archive
-    from archive.schema import AudioFile, Segment, Transcript, utcnow
+    from archive.store.schema import AudioFile, Segment, Transcript, utcnow
 
     root, base = http_root
     copy_audio("jfk.flac", root)
@@ -193,7 +193,7 @@ def test_prune_drops_abandoned_partial_downloads(make_settings, http_root):
     from sqlalchemy import update
 
     from archive.context import Archive
-    from archive.schema import Episode
+    from archive.store.schema import Episode
 
     root, base = http_root
     items = [{"title": f"E{i}", "guid": f"g{i}", "url": f"{base}/e{i}.mp3"} for i in range(3)]

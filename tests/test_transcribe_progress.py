@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from archive.progress import EpisodeProgress, terminal_progress
+from archive.cli.progress import EpisodeProgress, terminal_progress
 from tests.conftest import copy_audio, rss, run_cli, settings_env
 
 

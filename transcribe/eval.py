@@ -11,7 +11,8 @@ from pathlib import Path
 
 from num2words import num2words
 
-from transcribe.engine import Engine, EngineOptions
+from transcribe.engine import Engine
+from transcribe.options import EngineOptions
 
 AUDIO_SUFFIXES = (".ogg", ".flac", ".mp3", ".wav", ".m4a", ".opus")
 # A language code as its own part of a file name: fleurs-fr-000.ogg, talk_en.mp3.

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request, url_for
 
-from archive.meili import MeiliError
 from archive.search import MAX_OFFSET, EpisodeHit, Hit, SearchUnavailable
 from web.context import archive
 from web.search import episode_matches, parse_request, rate_limited
@@ -66,7 +65,7 @@ def search():  # type: ignore[no-untyped-def]
             req.query, limit=limit, offset=(page_no - 1) * limit, filters=req.filters, facets=True
         )
         episodes = episode_matches(req)
-    except (SearchUnavailable, MeiliError):
+    except SearchUnavailable:
         return jsonify(error="search unavailable"), 503
     return jsonify(
         query=req.query,

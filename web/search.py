@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
-from archive.meili import MeiliError
 from archive.search import EpisodeHit, Filters, SearchUnavailable
 from web.context import archive
 from web.ratelimit import TokenBucket
@@ -104,7 +103,7 @@ def search():  # type: ignore[no-untyped-def]
             facets=True,
         )
         episodes = episode_matches(req)
-    except (SearchUnavailable, MeiliError):
+    except SearchUnavailable:
         return render_template("search.html", req=req, query=req.query, page=None, unavailable=True), 503
     if req.page_no > 1 and not page.hits and page.total:
         abort(404)
