@@ -189,16 +189,9 @@ def history(episode_id: int):  # type: ignore[no-untyped-def]
             copy = editing.working_copy(s, episode_id)
         except EditError:
             abort(404)
-        rows = editing.history(s, episode_id)
-        snapshots = {0: editing.snapshot_of(s, episode_id, 0)}
-        for rev, _email in rows:
-            snapshots[rev.number] = revisions.loads(rev.segments_json)
+        entries = editing.history(s, episode_id)
         ep = public.episode(s, episode_id)
         title = ep.title if ep else ""
-    entries = []
-    for rev, email in rows:
-        previous = max((n for n in snapshots if n < rev.number), default=0)
-        entries.append((rev, email, revisions.diff(snapshots[previous], snapshots[rev.number])))
     return render_template("editor/history.html", episode_id=episode_id, title=title, copy=copy, entries=entries)
 
 

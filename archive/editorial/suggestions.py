@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -36,12 +39,28 @@ def add(session: Session, episode_id: int, position: int, original: str, text: s
     return row
 
 
-def open_suggestions(session: Session, episode_id: int | None = None, limit: int = 200) -> list[Suggestion]:
+@dataclass(frozen=True)
+class SuggestionView:
+    """A reader's suggestion as editors see it."""
+
+    id: int
+    episode_id: int
+    position: int
+    original: str
+    text: str
+    note: str
+    created_at: datetime
+
+
+def open_suggestions(session: Session, episode_id: int | None = None, limit: int = 200) -> list[SuggestionView]:
     """Suggestions nobody has handled yet, oldest first."""
     query = select(Suggestion).where(Suggestion.status == "open")
     if episode_id is not None:
         query = query.where(Suggestion.episode_id == episode_id)
-    return list(session.scalars(query.order_by(Suggestion.id).limit(limit)))
+    return [
+        SuggestionView(r.id, r.episode_id, r.position, r.original, r.text, r.note, r.created_at)
+        for r in session.scalars(query.order_by(Suggestion.id).limit(limit))
+    ]
 
 
 def set_status(session: Session, suggestion_id: int, status: str) -> Suggestion:

@@ -188,15 +188,35 @@ def revert(session: Session, episode_id: int, number: int, author: User | None) 
     return save_revision(session, episode_id, snapshot, author, f"revert to revision {number}", current.number)
 
 
-def history(session: Session, episode_id: int) -> list[tuple[Revision, str | None]]:
-    """Every revision, newest first, with its author's email."""
-    rows = session.execute(
-        select(Revision, User.email)
-        .outerjoin(User, User.id == Revision.author_id)
-        .where(Revision.episode_id == episode_id)
-        .order_by(Revision.number.desc())
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One revision in an episode's history: who, when, why, and what changed against the one before."""
+
+    number: int
+    note: str
+    created_at: datetime
+    author_email: str | None
+    changes: list[revisions.PassageChange]
+
+
+def history(session: Session, episode_id: int) -> list[HistoryEntry]:
+    """Every revision, newest first, each with its changes against the revision before it."""
+    rows = list(
+        session.execute(
+            select(Revision, User.email)
+            .outerjoin(User, User.id == Revision.author_id)
+            .where(Revision.episode_id == episode_id)
+            .order_by(Revision.number.desc())
+        )
     )
-    return [(r, email) for r, email in rows]
+    snapshots = {0: snapshot_of(session, episode_id, 0)} if rows else {}
+    snapshots.update({rev.number: revisions.loads(rev.segments_json) for rev, _ in rows})
+    entries = []
+    for rev, email in rows:
+        previous = max((n for n in snapshots if n < rev.number), default=0)
+        changes = revisions.diff(snapshots[previous], snapshots[rev.number])
+        entries.append(HistoryEntry(rev.number, rev.note, rev.created_at, email, changes))
+    return entries
 
 
 def publish(session: Session, episode_id: int, user: User | None, number: int | None = None) -> Revision:

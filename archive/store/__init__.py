@@ -22,6 +22,7 @@ from archive.store.episodes import (
     save_audio,
 )
 from archive.store.errors import StoreError
+from archive.store.feed_entries import record_feed_parsed
 from archive.store.outbox import (
     all_episode_ids,
     complete_index_work,
@@ -61,7 +62,6 @@ from archive.store.subscriptions import (
     poll_soon,
     record_feed_error,
     record_feed_gone,
-    record_feed_parsed,
     record_feed_unchanged,
 )
 from archive.store.transcripts import newest_transcript, newest_transcript_ids, save_transcript
