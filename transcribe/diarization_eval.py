@@ -223,9 +223,11 @@ SCENARIOS: dict[str, tuple[tuple[tuple[str, int], ...], str]] = {
 PAUSES = (0.6, 0.9, 0.5, 1.2)
 
 
-def interviews(audio_dir: Path) -> list[Interview]:
-    """The SCENARIOS built from the clips in `audio_dir` (tests/data/audio)."""
-    decoded = {voice: levelled(decode(audio_dir / file)) for voice, file in VOICES.items()}
+def interviews(audio_dir: Path, level: bool = True) -> list[Interview]:
+    """The SCENARIOS built from the clips in `audio_dir` (tests/data/audio), levelled unless `level` is false."""
+    decoded = {voice: decode(audio_dir / file) for voice, file in VOICES.items()}
+    if level:
+        decoded = {voice: levelled(samples) for voice, samples in decoded.items()}
     built = []
     for name, (cast, order) in SCENARIOS.items():
         letters = "ABCDEF"
@@ -257,3 +259,25 @@ def evaluate(diarizer: Diarizer, built: Sequence[Interview]) -> list[Result]:
         found = diarizer.diarize(interview.samples)
         results.append(Result(interview, score(interview.turns, found.turns), time.perf_counter() - started))
     return results
+
+
+def report(results: Sequence[Result]) -> list[str]:
+    """One line per interview and a total: right-voice share, DER, voices found, time."""
+    lines = []
+    for r in results:
+        s = r.score
+        lines.append(
+            f"{r.interview.name}: {s.accuracy:.1%} of speech on the right voice, DER {s.der:.1%}, "
+            f"{s.found} of {s.voices} voices{'' if s.right_count else ' (WRONG COUNT)'}, "
+            f"{r.interview.duration:.0f} s of audio in {r.seconds:.1f} s"
+        )
+    multi = [r for r in results if r.interview.voices > 1]
+    if multi:
+        speech = sum(r.score.speech for r in multi)
+        correct = sum(r.score.correct for r in multi)
+        counts = sum(r.score.right_count for r in multi)
+        lines.append(
+            f"2 and 3 voices: {correct / speech:.1%} of speech on the right voice (worst "
+            f"{min(r.score.accuracy for r in multi):.1%}), right count {counts} of {len(multi)} (goal: >= 90 %, all)"
+        )
+    return lines

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 # Average window cosine from which a cluster is taken for a known voice: the diarizer's
 # own merge threshold (DiarizeOptions.threshold). Measured in docs/speakers.md: halves
-# of one recording 0.58-0.74, different people at most 0.54.
+# of one recording 0.56-0.76, different people at most 0.54.
 RECOGNITION_THRESHOLD = 0.6
 
 
