@@ -2,10 +2,11 @@
 
 Speech is found with the Silero VAD that faster-whisper ships (and, when a transcript
 is given, kept only where words were recognised, so a jingle is no speaker); each speech
-region is cut into 2 s windows (the last one ends with the region), each window gets a CAM++ embedding
-(transcribe.voice_model), the windows are clustered (transcribe.clustering), and each
-stretch of a region goes to the window centred nearest to it. Labels are numbered by
-first appearance. transcribe.speakers puts the turns on a Transcript's words and segments.
+region is cut into 2 s windows (the last one ends with the region), each window gets a
+CAM++ embedding (transcribe.voice_model), the windows are clustered
+(transcribe.clustering), and each stretch of a region goes to the window centred nearest
+to it. Labels are numbered by first appearance. transcribe.speakers puts the turns on a
+Transcript's words and segments; docs/speakers.md has the measurements.
 """
 
 from __future__ import annotations
