@@ -4,6 +4,8 @@ write tools call (a feed to watch, an episode to try again)."""
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -14,7 +16,7 @@ from archive.context import Archive
 from archive.editorial import accounts, tokens
 from archive.operations import intake
 from archive.store.schema import ApiToken
-from tests.conftest import run_cli
+from tests.conftest import run_cli, settings_env
 from tests.web_corpus import build
 
 ITEMS = [{"title": "Sans transcription", "guid": "ep-1"}]
@@ -65,6 +67,20 @@ def test_a_disabled_account_s_tokens_open_nothing(settings: Any) -> None:
         assert tokens.token_user(s, token) is None
         with pytest.raises(tokens.TokenError):
             tokens.create_token(s, "ed@example.org")
+
+
+def test_podarchive_mcp_refuses_to_start_with_a_token_that_opens_nothing(settings: Any) -> None:
+    env = settings_env(settings) | {"PODARCHIVE_MCP_TOKEN": "pa_revoked-or-never-made"}
+    done = subprocess.run(
+        [sys.executable, "-m", "archive.cli", "mcp"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2 and "PODARCHIVE_MCP_TOKEN" in done.stderr
+    assert done.stdout == ""
 
 
 def test_watch_feed_takes_only_http_addresses_and_language_codes(settings: Any) -> None:
