@@ -27,6 +27,14 @@ def test_starts_a_server_and_stops_it(tmp_path):
     proc.wait()
 """
 
+ENDS_SOON = """
+import subprocess, sys
+
+def test_starts_a_helper_that_ends_on_its_own(tmp_path):
+    # like multiprocessing's resource tracker: it outlives the test by a moment
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(2)"], cwd=tmp_path)
+"""
+
 
 def _run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, source: str) -> pytest.RunResult:
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
@@ -56,5 +64,13 @@ def test_a_process_left_running_fails_the_run_and_is_killed(
 
 def test_a_run_that_stops_what_it_starts_passes(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     result = _run(pytester, monkeypatch, TIDY)
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    assert "left running" not in result.stdout.str()
+
+
+def test_a_process_ending_on_its_own_within_the_grace_passes(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = _run(pytester, monkeypatch, ENDS_SOON)
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
     assert "left running" not in result.stdout.str()
