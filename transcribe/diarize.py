@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from transcribe.clustering import cluster
 from transcribe.errors import DiarizationError
+from transcribe.labels import MAX_SPEAKERS, label
 from transcribe.result import Transcript
 from transcribe.voice_model import Span, VoiceEmbedder
 from transcribe.voiceprints import VoicePrint
@@ -40,7 +41,7 @@ class DiarizeOptions:
     min_window: float = 0.5
     # Average cosine similarity (CAM++) under which two clusters stay apart (docs/speakers.md).
     threshold: float = 0.6
-    max_speakers: int = 6
+    max_speakers: int = MAX_SPEAKERS
     # A cluster with less speech than this many seconds is folded into the nearest voice.
     min_speaker_seconds: float = 2.0
     # Silero VAD: speech probability, and the pause (ms) that ends a region.
@@ -81,15 +82,6 @@ class Diarization:
     def speakers(self) -> tuple[str, ...]:
         """The labels, "Speaker 1" first."""
         return tuple(v.label for v in self.voices)
-
-
-def label(number: int) -> str:
-    """The machine label of the number-th voice (0-based).
-
-    >>> label(0), label(2)
-    ('Speaker 1', 'Speaker 3')
-    """
-    return f"Speaker {number + 1}"
 
 
 class Diarizer:

@@ -14,7 +14,7 @@ from archive.ingest.executor import TranscriptionExecutor, deadline_for, make_ex
 from archive.ingest.publisher import best_link, fetch_publisher_transcript
 from archive.ingest.stage import StageReport, episode_failed
 from archive.store.schema import Episode
-from transcribe import TranscriptionError
+from transcribe import Transcript, TranscriptionError
 
 log = logging.getLogger("podarchive.transcribing")
 
@@ -39,6 +39,7 @@ def transcribe_episodes(
                 []
                 if e.feed.prefer_asr
                 else [feeds.TranscriptLink(k.url, k.type, k.language, k.rel) for k in transcript_links(s, e.id)],
+                e.feed.speakers,
             )
             for e in store.episodes_needing_transcript(s, store.now(), settings.max_attempts, limit)
             if e.audio is not None
@@ -48,7 +49,7 @@ def transcribe_episodes(
     # Episodes whose publisher offers a transcript use it instead of ASR (unless the feed prefers ASR).
     remaining = []
     for item in work:
-        episode_id, _, duration, language, _, links = item
+        episode_id, _, duration, language, _, links, _ = item
         link = best_link(links, language)
         if link is None:
             remaining.append(item)
@@ -78,10 +79,19 @@ def transcribe_episodes(
         log.error("transcribe executor unavailable: %s", exc)
         return report
     try:
-        for episode_id, path, duration, language, prompt, _ in work:
+        for episode_id, path, duration, language, prompt, _, num_speakers in work:
             started = time.monotonic()
             try:
-                job = executor.job_for(episode_id, path, duration, language=language, initial_prompt=prompt)
+                job = executor.job_for(
+                    episode_id,
+                    path,
+                    duration,
+                    language=language,
+                    initial_prompt=prompt,
+                    speakers=settings.speakers,
+                    speaker_model=settings.speaker_model,
+                    num_speakers=num_speakers,
+                )
                 result = executor.transcribe(job, deadline_for(settings, duration), progress)
                 if not result.segments:
                     raise TranscriptionError(f"no speech found in {result.duration:.0f} s of audio")
@@ -102,14 +112,23 @@ def transcribe_episodes(
                 if episode is not None:
                     store.save_transcript(s, episode, result, taken)
             log.info(
-                "transcribed episode=%s seconds=%.1f audio=%.1f reruns=%d",
+                "transcribed episode=%s seconds=%.1f audio=%.1f reruns=%d speakers=%s",
                 episode_id,
                 taken,
                 result.duration,
                 result.reruns,
+                _speakers_note(result),
             )
             report.done += 1
     finally:
         if own:
             executor.close()
     return report
+
+
+def _speakers_note(result: Transcript) -> str:
+    """What the diarize step did, for the log line."""
+    run = result.speakers
+    if run is None:
+        return "off"
+    return f"failed ({run.error})" if run.error else str(len(run.voices))
