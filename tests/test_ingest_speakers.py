@@ -7,6 +7,7 @@ import os
 # Must precede any huggingface_hub import: it reads the flag once, and tests never download.
 os.environ["HF_HUB_OFFLINE"] = "1"
 
+import shutil
 import wave
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from archive import store
 from archive.config import Settings
 from archive.context import Archive
-from archive.ingest import run_stages
+from archive.ingest import retry_speakers, run_stages
 from archive.operations.shows import FeedSettingsError, change_feed_settings
 from archive.store.schema import EpisodeVoice, Feed, Transcript
 from archive.store.speaker_runs import FAILED, LABELLED, transcripts_needing_speakers
@@ -141,3 +142,35 @@ def test_feeds_set_speakers_hint(make_settings) -> None:  # type: ignore[no-unty
             "speakers: 2 -> auto (for episodes transcribed from now on)"
         ]
         assert s.get(Feed, feed.id).speakers is None  # type: ignore[union-attr]
+
+
+def test_speakers_are_retried_once_the_model_is_back(make_settings, http_root, interview, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Model missing at transcription, then installed: the speakers stage stores a labelled next version."""
+    missing = tmp_path / "later" / "campplus.onnx"
+    settings = make_settings(speaker_model=str(missing))
+    archive = _ingest(settings, http_root, interview.samples)
+    first, unlabelled, _ = _newest(archive)
+    assert first.speakers_status == FAILED
+    # Still missing: another failed attempt, nothing new stored (the backoff is waited out).
+    with archive.db.session() as s:
+        s.get(Transcript, first.id).speakers_next_try_at = None  # type: ignore[union-attr]
+    report = retry_speakers(archive)
+    assert (report.done, report.failed) == (0, 1) and str(missing) in report.notes[0]
+    # The model arrives where the settings point.
+    missing.parent.mkdir()
+    shutil.copyfile(default_model_path(), missing)
+    with archive.db.session() as s:
+        row = s.get(Transcript, first.id)
+        assert row is not None and row.speakers_attempts == 2
+        row.speakers_next_try_at = None
+    assert (retry_speakers(archive).done, retry_speakers(archive).done) == (1, 0)  # once, then nothing due
+    with archive.db.session() as s:
+        versions = list(s.scalars(select(Transcript).order_by(Transcript.version)))
+        assert [v.version for v in versions] == [1, 2]
+        old, new = versions
+        assert old.speakers_status == FAILED and all(seg.speaker is None for seg in old.segments)
+        assert new.speakers_status == LABELLED and new.origin == old.origin and new.model == old.model
+        assert {seg.speaker for seg in new.segments} == {"Speaker 1", "Speaker 2"}
+        words = lambda t: [w.text for seg in t.segments for w in seg.words]  # noqa: E731
+        assert words(new) == words(old)
+        assert len(list(s.scalars(select(EpisodeVoice)))) == 2

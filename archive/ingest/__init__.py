@@ -1,4 +1,5 @@
-"""The pipeline, one module per stage in run order: polling, downloading, chapters, transcribing, indexing, pruning.
+"""The pipeline, one module per stage in run order: polling, downloading, chapters, transcribing,
+speakers, indexing, pruning.
 
 Each stage picks its own work from the database, handles one item at a time and can run
 again; `run_stages` runs them in order under their locks (run.py).
@@ -13,6 +14,7 @@ from archive.ingest.indexing import index_episodes, reindex_all
 from archive.ingest.polling import poll_feeds
 from archive.ingest.pruning import prune_old_audio
 from archive.ingest.run import STAGES, run_stages
+from archive.ingest.speakers import retry_speakers
 from archive.ingest.stage import StageReport, stage_lock
 from archive.ingest.transcribing import transcribe_episodes
 
@@ -28,6 +30,7 @@ __all__ = [
     "poll_feeds",
     "prune_old_audio",
     "reindex_all",
+    "retry_speakers",
     "run_stages",
     "stage_lock",
     "transcribe_episodes",
