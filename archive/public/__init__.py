@@ -22,7 +22,7 @@ from archive.public.episodes import (
 from archive.public.index_documents import episode_entry, episode_guests, public_passages
 from archive.public.outgoing import FeedItem, feed_items
 from archive.public.shows import ShowCard, ShowView, show, shows
-from archive.public.speakers import speaker_episodes, speakers
+from archive.public.speakers import is_machine_label, speaker_episodes, speakers
 from archive.public.transcripts import (
     FORMATS,
     PassageView,
@@ -66,6 +66,7 @@ __all__ = [
     "show",
     "show_episodes",
     "shows",
+    "is_machine_label",
     "speaker_episodes",
     "speakers",
     "transcript_passages",
