@@ -21,8 +21,10 @@ from archive.context import Archive
 from archive.ingest import retry_speakers, run_stages
 from archive.operations.shows import FeedSettingsError, change_feed_settings
 from archive.store.schema import EpisodeVoice, Feed, Transcript
-from archive.store.speaker_runs import FAILED, LABELLED, transcripts_needing_speakers
+from archive.store.speaker_runs import FAILED, KEPT, LABELLED, transcripts_needing_speakers
 from tests.conftest import rss
+from transcribe import Segment as SegmentResult
+from transcribe import Transcript as TranscriptResult
 from transcribe.diarization_eval import interviews, score
 from transcribe.diarize import Turn
 from transcribe.voice_model import default_model_path
@@ -174,3 +176,27 @@ def test_speakers_are_retried_once_the_model_is_back(make_settings, http_root, i
         words = lambda t: [w.text for seg in t.segments for w in seg.words]  # noqa: E731
         assert words(new) == words(old)
         assert len(list(s.scalars(select(EpisodeVoice)))) == 2
+
+
+def test_a_publishers_voices_are_kept(make_settings) -> None:  # type: ignore[no-untyped-def]
+    """A publisher transcript with <v> voices is stored as it came, marked "kept", and never queued for speakers."""
+    archive = Archive(make_settings())
+    published = TranscriptResult(
+        "fr",
+        (
+            SegmentResult(0.0, 2.0, "Bonjour.", speaker="Marie Tremblay"),
+            SegmentResult(2.0, 4.0, "Salut.", speaker="Paul"),
+        ),
+        4.0,
+        origin="publisher",
+    )
+    with archive.db.session() as s:
+        feed = store.add_feed(s, "https://example.org/feed.xml", "fr")
+        episode = store.Episode(feed_id=feed.id, guid="ep-1", title="Entrevue")
+        s.add(episode)
+        s.flush()
+        row = store.save_transcript(s, episode, published, 1.0)
+        assert row.speakers_status == KEPT and row.speakers_model is None
+        assert [seg.speaker for seg in row.segments] == ["Marie Tremblay", "Paul"]
+        assert list(s.scalars(select(EpisodeVoice))) == []
+        assert transcripts_needing_speakers(s, store.now(), max_attempts=5) == []
