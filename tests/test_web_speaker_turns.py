@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -76,3 +78,10 @@ def test_search_filters_by_speaker_and_shows_it(site) -> None:  # type: ignore[n
     assert [(p["speaker"], p["position"]) for p in only.get_json()["passages"]] == [("Speaker 1", 3)]
     html = client.get("/search", query_string={"q": "boréale"}).get_data(as_text=True)
     assert "· Speaker 2</span>" in html
+
+
+def test_the_site_loads_no_speaker_model_code() -> None:
+    """Storing voices must not bring numpy or onnxruntime into the site's processes (bench/worker_memory.py)."""
+    code = "import sys, web; print(sorted(m for m in ('numpy', 'onnxruntime', 'faster_whisper') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "[]"

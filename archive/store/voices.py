@@ -10,12 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from archive.store.schema import EpisodeVoice, ShowVoice, Transcript, utcnow
-from transcribe.voiceprints import VoicePrint, combine, match_voices
+
+if TYPE_CHECKING:
+    from transcribe.voiceprints import VoicePrint
+
+# transcribe.voiceprints needs numpy: imported where a print is computed, so the site's
+# processes (which import the store) never load it (bench/worker_memory.py).
 
 # EpisodeVoice.status: matched a show voice (not yet reviewed), an editor agreed, an
 # editor named the label in a revision, an editor said it is not that person.
@@ -38,6 +44,8 @@ class VoiceName:
 
 def print_of(row: EpisodeVoice | ShowVoice) -> VoicePrint:
     """The stored print of an episode or show voice."""
+    from transcribe.voiceprints import VoicePrint
+
     return VoicePrint.from_bytes(row.vector, row.model, row.seconds)
 
 
@@ -45,6 +53,8 @@ def add_episode_voices(
     session: Session, transcript_id: int, feed_id: int, voices: Sequence[tuple[str, VoicePrint]]
 ) -> None:
     """Store a version's voices, each recognised as a show voice when its print matches one."""
+    from transcribe.voiceprints import match_voices
+
     known = {v.name: v for v in show_voices(session, feed_id)}
     matches = {
         m.label: m
@@ -191,6 +201,8 @@ def _refresh(session: Session, voice_id: int) -> list[int]:
     target = session.get(ShowVoice, voice_id)
     if target is None:
         return []
+    from transcribe.voiceprints import combine
+
     behind = _vouched(session, voice_id)
     if not behind:
         return forget_show_voice(session, voice_id)
