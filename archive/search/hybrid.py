@@ -32,7 +32,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from archive.embedder import json_vector
+from archive.search.embedder import json_vector
 
 EMBEDDER = "meaning"
 # Chosen on tests/data/relevance with bench/hybrid_relevance.py (docs/search.md): none of
