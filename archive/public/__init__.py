@@ -18,7 +18,14 @@ from archive.public.episodes import (
     latest_interviews,
     show_episodes,
 )
-from archive.public.index_documents import episode_entry, episode_guests, public_passages
+from archive.public.index_documents import (
+    episode_entry,
+    episode_guests,
+    index_documents,
+    mean_vector,
+    public_passages,
+    vector_keys,
+)
 from archive.public.outgoing import FeedItem, feed_items
 from archive.public.shows import ShowCard, ShowView, show, shows
 from archive.public.speakers import speaker_episodes, speakers
@@ -56,8 +63,10 @@ __all__ = [
     "episode_people",
     "episode_transcript",
     "export",
+    "index_documents",
     "feed_items",
     "latest_interviews",
+    "mean_vector",
     "public_passages",
     "public_text",
     "public_texts",
@@ -69,5 +78,6 @@ __all__ = [
     "transcript_passages",
     "transcript_result",
     "transcript_view",
+    "vector_keys",
     "visible_texts",
 ]

@@ -42,6 +42,13 @@ MEANING_FLOOR = 0.926
 # Keyword top hits stay first (keyword found@1 49/50, as keyword-only) while hits by
 # meaning fill the page; at 0.5 keyword found@1 fell to 47/50, at 0.75 to 46/50.
 SEMANTIC_RATIO = 0.25
+# Related interviews and "more like this" compare passages with passages (both with e5's
+# "passage: " prefix), not a query with passages: another scale. On the relevance set plus
+# its distractors, the nearest other episode's mean vector lay at cosine 0.91-0.95 for
+# episodes on one theme and 0.86 for another language; passages of other episodes at a
+# median of 0.79. Cosine 0.90 keeps the first and drops the rest (docs/search.md).
+RELATED_FLOOR = 0.95
+SIMILAR_FLOOR = 0.95
 
 Found = Literal["words", "meaning", "both"]
 
