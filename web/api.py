@@ -77,6 +77,7 @@ def search():  # type: ignore[no-untyped-def]
         query=req.query,
         shortened=req.shortened,
         meaning=page.meaning,
+        nothing_to_search=page.nothing_to_search,
         page=page_no,
         limit=limit,
         total=page.total,

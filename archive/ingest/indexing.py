@@ -24,7 +24,11 @@ def index_episodes(archive: Archive, limit: int | None = None) -> StageReport:
     model_id = _model_id(archive)
     with archive.db.session() as s:
         pending = store.pending_index_work(s, store.now(), limit)
-        jobs = [(eid, [r.id for r in rows], *public.index_documents(s, eid, model_id)) for eid, rows in pending.items()]
+        mean = public.archive_mean(s, model_id) if model_id and pending else None
+        jobs = [
+            (eid, [r.id for r in rows], *public.index_documents(s, eid, model_id, mean))
+            for eid, rows in pending.items()
+        ]
     if not jobs:
         return report
     try:
@@ -63,10 +67,11 @@ def reindex_all(archive: Archive) -> int:
     def episodes() -> Iterator[tuple[list[Passage], EpisodeEntry | None]]:
         with archive.db.session() as s:
             ids = store.all_episode_ids(s)
+            mean = public.archive_mean(s, model_id) if model_id else None
         for episode_id in ids:
             # One short session per episode: a long rebuild never holds the database.
             with archive.db.session() as s:
-                yield public.index_documents(s, episode_id, model_id)
+                yield public.index_documents(s, episode_id, model_id, mean)
 
     with stage_lock(archive, "index", wait=True):
         return archive.search.rebuild(episodes())

@@ -19,6 +19,7 @@ from archive.public.episodes import (
     show_episodes,
 )
 from archive.public.index_documents import (
+    archive_mean,
     episode_entry,
     episode_guests,
     index_documents,
@@ -55,6 +56,7 @@ __all__ = [
     "ShowView",
     "TranscriptView",
     "WordView",
+    "archive_mean",
     "episode",
     "episode_audio",
     "episode_chapters",

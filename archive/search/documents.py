@@ -107,6 +107,8 @@ class SearchPage:
     # "skipped" (nothing in the query to mean: one letter, punctuation); "unavailable"
     # (the model is missing or failed: words only); "disabled" (the archive has none).
     meaning: str = "disabled"
+    # The query holds no letter or digit: nothing was searched (Meilisearch would list everything).
+    nothing_to_search: bool = False
 
 
 @dataclass(frozen=True)

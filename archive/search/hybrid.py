@@ -42,13 +42,6 @@ MEANING_FLOOR = 0.926
 # Keyword top hits stay first (keyword found@1 49/50, as keyword-only) while hits by
 # meaning fill the page; at 0.5 keyword found@1 fell to 47/50, at 0.75 to 46/50.
 SEMANTIC_RATIO = 0.25
-# Related interviews and "more like this" compare passages with passages (both with e5's
-# "passage: " prefix), not a query with passages: another scale. On the relevance set plus
-# its distractors, the nearest other episode's mean vector lay at cosine 0.91-0.95 for
-# episodes on one theme and 0.86 for another language; passages of other episodes at a
-# median of 0.79. Cosine 0.90 keeps the first and drops the rest (docs/search.md).
-RELATED_FLOOR = 0.95
-SIMILAR_FLOOR = 0.95
 
 Found = Literal["words", "meaning", "both"]
 
@@ -60,6 +53,18 @@ def similarity_from_cosine(cosine: float) -> float:
     0.926
     """
     return round((1.0 + cosine) / 2.0, 6)
+
+
+# Related interviews: an episode's entry holds the mean of its passage vectors less the
+# archive's mean (archive.public.index_documents), so what is compared is what sets an
+# episode apart. On the relevance set with its distractors (43 episodes) those cosines had
+# a median of -0.04 and a 90th percentile of 0.44, and each episode's nearest neighbours
+# on its theme lay at 0.42-0.66: 0.25 keeps them and drops the less-alike-than-most.
+RELATED_FLOOR = similarity_from_cosine(0.25)
+# "More like this" compares raw passage vectors (both with e5's "passage: " prefix), on
+# another scale than queries: passages on one theme in different episodes lay at cosine
+# 0.88-0.90, other topics at 0.84-0.88 (docs/search.md). A thin margin, like the floor's.
+SIMILAR_FLOOR = similarity_from_cosine(0.88)
 
 
 def embedder_settings(dimensions: int) -> dict[str, Any]:

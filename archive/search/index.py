@@ -253,6 +253,9 @@ class SearchIndex:
         Highlights, facets and the total come from the keyword search; `distinct` keeps the
         best passage per episode. SearchPage.meaning says whether meaning took part, and why not.
         """
+        if not any(ch.isalnum() for ch in query):
+            # "?!" or blanks: Meilisearch would run a placeholder search and list every passage.
+            return SearchPage(query, [], 0, 0, {}, "skipped", nothing_to_search=True)
         self.ensure_settings()
         limit = max(1, min(limit, MAX_LIMIT))
         offset = max(0, min(offset, MAX_OFFSET))
@@ -380,6 +383,8 @@ class SearchIndex:
 
     def search_episodes(self, query: str, *, limit: int = 10, filters: Filters | None = None) -> list[EpisodeHit]:
         """Episodes whose title, guests, show or description hold every word of the query, highlighted safely."""
+        if not any(ch.isalnum() for ch in query):
+            return []
         self.ensure_settings()
         params: dict[str, Any] = {
             "limit": max(1, min(limit, MAX_LIMIT)),

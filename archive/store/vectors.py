@@ -54,6 +54,17 @@ def stored_vectors(session: Session, hashes: Iterable[str]) -> dict[str, bytes]:
     return found
 
 
+def sample_vectors(session: Session, model_id: str, limit: int = 4096) -> list[bytes]:
+    """Up to `limit` stored vectors of a model, an unbiased sample: the key is a hash, so its order is random."""
+    rows = session.scalars(
+        select(PassageVector.vector)
+        .where(PassageVector.model_id == model_id)
+        .order_by(PassageVector.text_hash)
+        .limit(limit)
+    )
+    return [bytes(v) for v in rows]
+
+
 def save_vectors(session: Session, model_id: str, dimensions: int, vectors: Mapping[str, bytes]) -> int:
     """Keep these vectors (text hash -> float32 bytes) unless already kept; returns how many were new."""
     known = set(stored_vectors(session, vectors))
