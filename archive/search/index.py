@@ -305,7 +305,7 @@ class SearchIndex:
         window = params | {"limit": offset + limit, "offset": 0}
         queries = [
             hybrid.keyword_query(self.passages_uid, normalise_query(query), window),
-            hybrid.meaning_query(self.passages_uid, vector, window, floor=self.floor),
+            hybrid.meaning_query(self.passages_uid, vector, window),
         ]
         try:
             keyword, by_meaning = self.client.multi_search(queries)["results"]
@@ -366,20 +366,22 @@ class SearchIndex:
             "id": doc_id,
             "embedder": hybrid.EMBEDDER,
             "limit": max(1, min(limit, MAX_LIMIT)),
-            # Without a threshold, documents with no vector come back too, scored 0 (measured).
-            "rankingScoreThreshold": floor,
+            # The floor is applied below, not as rankingScoreThreshold: with one, Meilisearch
+            # scans the whole vector store when the nearest hits fall under it (hybrid.py).
             "showRankingScore": True,
         }
         if filter_:
             body["filter"] = filter_
         try:
-            return list(self.client.index(uid).get_similar_documents(body)["hits"])
+            hits = self.client.index(uid).get_similar_documents(body)["hits"]
         except MeilisearchApiError as exc:
             # An unknown document, or an index without the embedder yet: nothing is similar.
             log.info("no similar documents for %s: %s", doc_id, exc.code)
             return []
         except (MeilisearchError, OSError) as exc:
             raise SearchUnavailable(str(exc)) from exc
+        # Documents without a vector come back too, scored 0 (measured).
+        return [h for h in hits if float(h.get("_rankingScore", 0.0)) >= floor]
 
     def search_episodes(self, query: str, *, limit: int = 10, filters: Filters | None = None) -> list[EpisodeHit]:
         """Episodes whose title, guests, show or description hold every word of the query, highlighted safely."""
