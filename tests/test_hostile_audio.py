@@ -11,6 +11,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from archive import public, store
@@ -18,6 +19,8 @@ from archive.config import Settings
 from archive.context import Archive
 from archive.ingest import run_stages
 from tests.conftest import AUDIO, DEMO, rss
+
+pytestmark = pytest.mark.slow
 
 ASK_NOT = (DEMO / "ask-not.mp3").read_bytes()
 JFK = (AUDIO / "jfk.flac").read_bytes()

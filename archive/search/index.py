@@ -247,11 +247,15 @@ class SearchIndex:
         distinct: bool = False,
         facets: bool = False,
         meaning: bool = True,
+        words: bool = True,
     ) -> SearchPage:
         """Passages matching the query by their words and, unless `meaning` is False, by their meaning.
 
         Highlights, facets and the total come from the keyword search; `distinct` keeps the
         best passage per episode. SearchPage.meaning says whether meaning took part, and why not.
+        `words=False` (with meaning on) keeps only the hits found by meaning (alone or with their
+        words), nearest first; their total is what the meaning half found in the window asked for.
+        When meaning cannot take part, the page is the search by words, and SearchPage.meaning says so.
         """
         if not any(ch.isalnum() for ch in query):
             # "?!" or blanks: Meilisearch would run a placeholder search and list every passage.
@@ -275,7 +279,7 @@ class SearchIndex:
             params["facets"] = FACETS
         state, vector = self._query_vector(query, meaning)
         if vector is not None:
-            merged = self._hybrid(query, vector, params, limit, offset, distinct)
+            merged = self._hybrid(query, vector, params, limit, offset, distinct, words)
             if merged is not None:
                 return merged
             state = "unavailable"
@@ -297,7 +301,14 @@ class SearchIndex:
         return ("skipped", None) if vector is None else ("on", vector)
 
     def _hybrid(
-        self, query: str, vector: Vector, params: dict[str, Any], limit: int, offset: int, distinct: bool
+        self,
+        query: str,
+        vector: Vector,
+        params: dict[str, Any],
+        limit: int,
+        offset: int,
+        distinct: bool,
+        words: bool = True,
     ) -> SearchPage | None:
         """Words and meaning in one multi-search, merged (archive.search.hybrid); None if the index
         refused the meaning half (no embedder there yet), so the caller searches by words alone."""
@@ -327,8 +338,14 @@ class SearchIndex:
                 firsts.setdefault(int(m.hit["episode_id"]), m)
             merged = list(firsts.values())
         only_meaning = sum(1 for m in merged if m.found == "meaning")
-        hits = [_hit(m.hit, m.found) for m in merged[offset : offset + limit]]
         total = _total(keyword, len(keyword["hits"])) + only_meaning
+        if not words:
+            # By meaning alone: what the meaning half found above the floor, nearest first.
+            merged = sorted(
+                (m for m in merged if m.found != "words"), key=lambda m: m.meaning_score or 0.0, reverse=True
+            )
+            total = len(merged)
+        hits = [_hit(m.hit, m.found) for m in merged[offset : offset + limit]]
         took = int(keyword.get("processingTimeMs", 0)) + int(by_meaning.get("processingTimeMs", 0))
         return SearchPage(query, hits, total, took, _facets(keyword), "on")
 
