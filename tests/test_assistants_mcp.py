@@ -237,3 +237,34 @@ def test_http_under_gunicorn_any_worker_answers_any_request(corpus: Corpus) -> N
         output = proc.communicate(timeout=30)[0]
     assert output.count("Booting worker") >= 3, output
     assert "Traceback" not in output, output
+
+
+def test_search_by_meaning_finds_a_french_paraphrase_at_its_moment(make_settings: Callable[..., Any]) -> None:
+    """Over /mcp with the SDK's client: no word of the query is in the passage, its meaning finds it."""
+    from tests.meaning_corpus import build as build_meaning
+
+    settings = make_settings(public_url=PUBLIC_URL)
+    ids = build_meaning(Archive(settings))
+    with site(Corpus(settings, 0, 0, 0, 0, 0, ""), SEARCH_RATE_BURST=1000) as (_, url):
+
+        async def check() -> None:
+            async with http(url) as client:
+                query = "adolescents accros aux écrans"
+                words = (await client.call_tool("search", {"query": query, "mode": "words"})).structured_content
+                assert all(p["episode"]["id"] != ids["Ados"] for p in words["passages"])
+                for mode in ("meaning", "hybrid"):
+                    found = await client.call_tool("search", {"query": query, "mode": mode})
+                    assert not found.is_error, text_of(found)
+                    answer = found.structured_content
+                    assert answer["mode"] == mode and answer["meaning"] == "on", answer
+                    teens = [p for p in answer["passages"] if p["episode"]["id"] == ids["Ados"]]
+                    assert teens, (mode, [p["text"] for p in answer["passages"]])
+                    first = teens[0]
+                    # « des jeunes qui passent six heures par jour sur les médias sociaux »: no word in common.
+                    assert first["found"] == "meaning" and first["position"] == 0
+                    assert first["link"] == f"{PUBLIC_URL}/episodes/{ids['Ados']}?t=0.00#p-0"
+                    if mode == "meaning":
+                        assert {p["found"] for p in answer["passages"]} <= {"meaning", "both"}
+                        assert answer["passages"][0] == first, answer["passages"][0]
+
+        run(check)
