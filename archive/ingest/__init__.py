@@ -1,4 +1,5 @@
-"""The pipeline, one module per stage in run order: polling, downloading, chapters, transcribing, indexing, pruning.
+"""The pipeline, one module per stage in run order: polling, downloading, chapters, transcribing, embedding, indexing,
+pruning.
 
 Each stage picks its own work from the database, handles one item at a time and can run
 again; `run_stages` runs them in order under their locks (run.py).
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from archive.ingest.chapters import fetch_due_chapters
 from archive.ingest.downloading import download_episodes
+from archive.ingest.embedding import embed_passages
 from archive.ingest.executor import JobFailed, engine_options, make_executor
 from archive.ingest.indexing import index_episodes, reindex_all
 from archive.ingest.polling import poll_feeds
@@ -21,6 +23,7 @@ __all__ = [
     "JobFailed",
     "StageReport",
     "download_episodes",
+    "embed_passages",
     "engine_options",
     "fetch_due_chapters",
     "index_episodes",

@@ -1,4 +1,8 @@
-"""The index stage: the outbox drained into Meilisearch; and a full rebuild swapped in atomically."""
+"""The index stage: the outbox drained into Meilisearch; and a full rebuild swapped in atomically.
+
+Documents carry the vectors the embed stage kept (archive/ingest/embedding.py); neither
+a run nor a rebuild computes one, so neither needs the model.
+"""
 
 from __future__ import annotations
 
@@ -28,10 +32,12 @@ class IndexJob:
 def index_episodes(archive: Archive, limit: int | None = None) -> StageReport:
     """Drain the outbox into Meilisearch; failed work stays queued with its error."""
     report = StageReport("index")
+    model_id = _model_id(archive)
     with archive.db.session() as s:
         pending = store.pending_index_work(s, store.now(), limit)
+        mean = public.archive_mean(s, model_id) if model_id and pending else None
         jobs = [
-            IndexJob(eid, [r.id for r in rows], public.public_passages(s, eid), public.episode_entry(s, eid))
+            IndexJob(eid, [r.id for r in rows], *public.index_documents(s, eid, model_id, mean))
             for eid, rows in pending.items()
         ]
     if not jobs:
@@ -66,16 +72,24 @@ def reindex_all(archive: Archive) -> int:
     stay queued and are applied by the next index run.
     """
 
+    model_id = _model_id(archive)
+
     def episodes() -> Iterator[tuple[list[Passage], EpisodeEntry | None]]:
         with archive.db.session() as s:
             ids = store.all_episode_ids(s)
+            mean = public.archive_mean(s, model_id) if model_id else None
         for episode_id in ids:
             # One short session per episode: a long rebuild never holds the database.
             with archive.db.session() as s:
-                yield public.public_passages(s, episode_id), public.episode_entry(s, episode_id)
+                yield public.index_documents(s, episode_id, model_id, mean)
 
     with stage_lock(archive, "index", wait=True):
         return archive.search.rebuild(episodes())
+
+
+def _model_id(archive: Archive) -> str | None:
+    """Whose stored vectors the documents carry: the embedder's (no weights are loaded for this)."""
+    return archive.embedder.model_id if archive.embedder is not None else None
 
 
 def _index_failed(archive: Archive, row_ids: list[int], message: str) -> None:

@@ -59,6 +59,12 @@ def set_feed_publishing(session: Session, feed_id: int, publish: bool) -> int:
     return queue_feed_episodes(session, feed.id)
 
 
+def queue_episode(session: Session, episode_id: int) -> None:
+    """Queue index work for one episode (its documents are rebuilt from the database)."""
+    session.add(IndexOutbox(episode_id=episode_id, op="upsert"))
+    session.flush()
+
+
 def queue_feed_episodes(session: Session, feed_id: int) -> int:
     """Queue index work for every episode of a show; returns how many."""
     ids = list(session.scalars(select(Episode.id).where(Episode.feed_id == feed_id)))
