@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -283,3 +284,79 @@ def test_every_state_changing_route_refuses_missing_wrong_and_foreign_csrf_token
     assert mine.get("/editor/").status_code == 200
     # The right token is accepted (publishing works).
     assert mine.post("/editor/episodes/1/publish", data={"csrf_token": own}).status_code == 302
+
+
+KEY_ROUNDS, APP_ROUNDS, RACERS = 300, 5, 3
+
+
+def race_for_the_key() -> None:
+    """A worker that, on each line from stdin, wants the site key of that new data directory at once.
+
+    "key DIR": the key itself; "app DIR": the whole site, as a gunicorn worker starts it, then its
+    log-in page. Answers one line on stdout per request.
+    """
+    from pathlib import Path
+
+    from archive.config import load_settings
+    from web import auth
+
+    for line in sys.stdin:
+        kind, _, root = line.strip().partition(" ")
+        # No Meilisearch is reached: the log-in page never searches.
+        site = load_settings(environ={}, data_dir=Path(root), meili_url="http://127.0.0.1:9", meili_key="k")
+        if kind == "key":
+            print(auth._secret_key(site) or "(empty)", flush=True)
+        else:
+            print(create_app(site).test_client().get("/editor/login").status_code, flush=True)
+
+
+def test_workers_starting_together_all_get_the_same_whole_site_key(tmp_path):
+    import shutil
+
+    from archive.config import load_settings
+    from archive.store.database import Database
+
+    # The app rounds start from a migrated database, so the workers reach the key together.
+    template = Database(load_settings(environ={}, data_dir=tmp_path / "template"))
+    template.dispose()
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", "from tests.test_accounts_auth import race_for_the_key; race_for_the_key()"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={k: v for k, v in os.environ.items() if not k.startswith("PODARCHIVE_")},
+        )
+        for _ in range(RACERS)
+    ]
+
+    def together(request: str) -> list[str]:
+        # Every racer gets the request within microseconds of the others, then each answers.
+        for p in racers:
+            p.stdin.write(request + "\n")
+            p.stdin.flush()
+        return [p.stdout.readline().strip() for p in racers]
+
+    try:
+        keys = {}
+        for n in range(KEY_ROUNDS):
+            keys[n] = together(f"key {tmp_path / f'key{n}'}")
+        pages = []
+        for n in range(APP_ROUNDS):
+            (tmp_path / f"app{n}").mkdir()
+            shutil.copyfile(tmp_path / "template" / "podarchive.db", tmp_path / f"app{n}" / "podarchive.db")
+            pages += together(f"app {tmp_path / f'app{n}'}")
+    finally:
+        for p in racers:
+            p.stdin.close()
+            p.wait(timeout=60)
+    reads = [k for ks in keys.values() for k in ks]
+    assert len(reads) == RACERS * KEY_ROUNDS
+    assert reads.count("(empty)") == 0, f"{reads.count('(empty)')} of {len(reads)} reads got an empty key"
+    # Every worker of a data directory signs with the same key: the file's, whole and private.
+    for n, got in keys.items():
+        path = tmp_path / f"key{n}" / "secret_key"
+        assert set(got) == {path.read_text().strip()} and len(got[0]) == 64
+        assert path.stat().st_mode & 0o077 == 0
+    assert pages == ["200"] * (RACERS * APP_ROUNDS)
+    assert not list(tmp_path.glob("*/.secret_key.*")), "a temporary key file was left behind"

@@ -11,6 +11,7 @@ from web import (
     admin,
     api,
     auth,
+    converters,
     editor,
     editor_tools,
     feeds_out,
@@ -31,6 +32,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["SECRET_KEY"] = settings.secret_key or None
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.extensions["podarchive"] = Archive(settings)
+    # Before any blueprint: rules are parsed with the converters present when they are added.
+    converters.register(app)
 
     app.register_blueprint(public.bp)
     app.register_blueprint(search.bp)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import secrets
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -216,16 +218,36 @@ def _secret_key(settings: Settings) -> str:
     if settings.secret_key:
         return settings.secret_key
     path = Path(settings.data_dir) / "secret_key"
-    if not path.exists():
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key = _read_key(path)
+    if key:
+        return key
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Written whole under another name, then linked into place: a worker reading at the same
+    # moment sees no file or the whole key, never an empty one (it did, between create and write).
+    fd, tmp = tempfile.mkstemp(prefix=".secret_key.", dir=settings.data_dir)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+            fh.flush()
+            os.fsync(fh.fileno())
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.link(tmp, path)  # fails if the name exists: never replaces another worker's key
         except FileExistsError:
-            pass  # another worker made it first
-        else:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
+            if not _read_key(path):
+                # An empty file left by a version that crashed between creating and writing it.
+                os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return _read_key(path)
+
+
+def _read_key(path: Path) -> str:
+    """The key in the file; empty when there is no file or nothing in it."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        return ""
 
 
 def init(app: Flask, settings: Settings) -> None:

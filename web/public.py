@@ -67,7 +67,7 @@ def show(feed_id: int):  # type: ignore[no-untyped-def]
     return render_template("show.html", show=feed, episodes=episodes)
 
 
-@bp.get("/speakers/<path:name>")
+@bp.get("/speakers/<name:name>")
 def speaker(name: str):  # type: ignore[no-untyped-def]
     """Every interview with a speaker."""
     with archive().db.session() as s:
