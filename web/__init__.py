@@ -10,6 +10,7 @@ from archive.context import Archive
 from web import (
     admin,
     api,
+    art,
     auth,
     converters,
     editor,
@@ -18,6 +19,7 @@ from web import (
     filters,
     health,
     i18n,
+    proxies,
     public,
     search,
     suggest,
@@ -34,6 +36,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["podarchive"] = Archive(settings)
     # Before any blueprint: rules are parsed with the converters present when they are added.
     converters.register(app)
+    # Behind nginx every request comes from the proxy: rate limits need the client's address.
+    proxies.install(app, settings)
 
     app.register_blueprint(public.bp)
     app.register_blueprint(search.bp)
@@ -53,9 +57,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]
         # Every response, errors included: no inline script, no framing, no sniffing.
+        # Images only from the site and the page's own show art hosts (web.art), never any https: host.
         response.headers.setdefault(
             "Content-Security-Policy",
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+            f"default-src 'self'; script-src 'self'; style-src 'self'; img-src {art.img_src()}; "
             "media-src 'self' https:; object-src 'none'; base-uri 'none'; form-action 'self'; "
             "frame-ancestors 'none'",
         )

@@ -10,7 +10,7 @@ from flask_babel import get_locale, lazy_gettext
 from werkzeug.security import safe_join
 
 from archive import public
-from web import transcript_html
+from web import art, transcript_html
 from web.context import archive
 from web.quote import Quote, parse_moment, pick_quote
 
@@ -64,7 +64,7 @@ def show(feed_id: int):  # type: ignore[no-untyped-def]
         if feed is None:
             abort(404)
         episodes = public.show_episodes(s, feed_id)
-    return render_template("show.html", show=feed, episodes=episodes)
+    return render_template("show.html", show=feed, episodes=episodes, art=art.page_art(feed.image))
 
 
 @bp.get("/speakers/<name:name>")
@@ -116,6 +116,8 @@ def episode(episode_id: int):  # type: ignore[no-untyped-def]
     summary = quote.text if quote else ep.description_text[:SUMMARY_CHARS]
     return render_template(
         "episode.html",
+        # The episode's own art, else the show's; notes may show images from either host.
+        art=art.page_art(ep.image, feed.image if feed else None),
         episode=ep,
         show=feed,
         transcript=transcript,
