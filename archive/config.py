@@ -171,9 +171,9 @@ def _check_trusted_proxies(items: frozenset[str]) -> None:
 
     >>> _check_trusted_proxies(frozenset({"2"})), _check_trusted_proxies(frozenset({"10.0.0.0/8", "::1"}))
     (None, None)
-    >>> _check_trusted_proxies(frozenset({"1", "10.0.0.1"}))
+    >>> _check_trusted_proxies(frozenset({"1", "10.0.0.1"}))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    archive.config.ConfigError: PODARCHIVE_TRUSTED_PROXIES: '1' is not an address or network; give one count of proxies (1) or their addresses (127.0.0.1,10.0.0.0/8)
+    archive.config.ConfigError: PODARCHIVE_TRUSTED_PROXIES: '1' is not an address or network; ...
     """
     if len(items) == 1 and next(iter(items)).isdigit():
         return

@@ -176,22 +176,63 @@ def _from(app, address):
     return client
 
 
-def test_login_is_rate_limited_per_client_and_per_account(site):
+def test_login_is_rate_limited_per_account_and_client_and_per_client(site):
     ea, app = site
     app.config["LOGIN_RATE_CLIENT"] = (4, 0.001)
-    app.config["LOGIN_RATE_ACCOUNT"] = (3, 0.001)
-    # Per account: three tries from three addresses, then even the right password waits.
-    for n in range(3):
-        client = _from(app, f"10.0.0.{n}")
-        assert login(client, password="wrong guess").status_code == 401
-    late = login(_from(app, "10.0.0.9"))
+    app.config["LOGIN_RATE_ACCOUNT_CLIENT"] = (3, 0.001)
+    # One client on one account: three tries, then even the right password waits (its own failures).
+    guesser = _from(app, "10.0.0.1")
+    assert [login(guesser, password="wrong guess").status_code for _ in range(3)] == [401, 401, 401]
+    late = login(guesser)
     assert late.status_code == 429 and int(late.headers["Retry-After"]) >= 1
+    # The same account from three other addresses: each has its own tries (issue 19: no lockout
+    # of the owner by someone else's failures).
+    for n in range(2, 5):
+        assert login(_from(app, f"10.0.0.{n}"), password="wrong guess").status_code == 401
+    assert login(_from(app, "10.0.0.9")).status_code == 302
     # Per client: one address trying many accounts is stopped too.
     client = _from(app, "10.9.9.9")
     codes = [login(client, email=f"u{n}@example.org", password="wrong guess").status_code for n in range(5)]
     assert codes == [401, 401, 401, 401, 429]
     # Another account from another address is unaffected.
     assert login(_from(app, "10.1.1.1"), email="boss@example.org").status_code == 302
+
+
+def test_an_attackers_wrong_passwords_never_lock_the_editor_out(site):
+    ea, app = site
+    # The site's own limits (5 per account and client, 10 per client), not smaller test ones.
+    attacker, editor = _from(app, "203.0.113.66"), _from(app, "198.51.100.5")
+    tries = [login(attacker, password=f"guess {n}").status_code for n in range(8)]
+    assert tries == [401] * 5 + [429] * 3
+    # The attacker is locked out of the account, even with the right password...
+    assert login(attacker).status_code == 429
+    # ...the editor is not: the right password works at once, and again while the attacker keeps trying.
+    assert login(editor).status_code == 302
+    assert login(attacker, password="one more").status_code == 429
+    assert login(_from(app, "198.51.100.5")).status_code == 302
+
+
+def test_login_counts_are_shared_by_every_worker_and_survive_a_restart(site):
+    ea, app = site
+    # Two site processes on one database (two gunicorn workers, or before and after a restart).
+    other = create_app(ea.settings)
+    first, second = _from(app, "203.0.113.7"), _from(other, "203.0.113.7")
+    codes = [login(c, password="wrong guess").status_code for c in (first, second, first, second, first)]
+    assert codes == [401] * 5
+    assert login(second).status_code == 429 and login(first).status_code == 429
+    restarted = _from(create_app(ea.settings), "203.0.113.7")
+    assert login(restarted).status_code == 429
+    # A success forgets the client's failures on that account: a typo later is not a lockout.
+    typo = _from(create_app(ea.settings), "198.51.100.8")
+    assert [login(typo, password="typo").status_code for _ in range(4)] == [401] * 4
+    assert login(typo).status_code == 302
+    assert [login(_from(app, "198.51.100.8"), password="typo").status_code for _ in range(4)] == [401] * 4
+    with Archive(ea.settings).db.session() as s:
+        # Only digests are kept: neither the email nor the address.
+        from archive.store.schema import LoginBucket
+
+        keys = [row.key for row in s.query(LoginBucket)]
+    assert keys and all(len(k) == 64 and "@" not in k and "." not in k for k in keys)
 
 
 @pytest.mark.parametrize(

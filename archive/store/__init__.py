@@ -23,6 +23,7 @@ from archive.store.episodes import (
 )
 from archive.store.errors import StoreError
 from archive.store.feed_entries import record_feed_parsed
+from archive.store.login_buckets import Bucket, empty_bucket, return_token, take_tokens
 from archive.store.outbox import (
     all_episode_ids,
     complete_index_work,
@@ -76,6 +77,7 @@ __all__ = [
     "UNPUBLISHED",
     "review_states",
     "AudioFile",
+    "Bucket",
     "Database",
     "Episode",
     "EpisodeChapter",
@@ -95,6 +97,7 @@ __all__ = [
     "backoff",
     "clear_episode_error",
     "complete_index_work",
+    "empty_bucket",
     "episode_counts",
     "episode_states",
     "episodes_needing_chapters",
@@ -123,10 +126,12 @@ __all__ = [
     "record_feed_parsed",
     "record_feed_unchanged",
     "resumable_downloads",
+    "return_token",
     "save_audio",
     "save_chapters",
     "save_transcript",
     "set_feed_publishing",
     "start_stage_run",
+    "take_tokens",
     "utcnow",
 ]

@@ -364,3 +364,16 @@ class PublishedSpeaker(Base):
 
     episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), primary_key=True)
     name: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
+
+
+class LoginBucket(Base):
+    """A log-in token bucket (issue 19): one per account and client, one per client; the key is a digest."""
+
+    __tablename__ = "login_buckets"
+
+    # sha256 of what the bucket counts: neither emails nor addresses are kept.
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the bucket is full again, so the row means nothing and is deleted.
+    full_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
