@@ -7,7 +7,6 @@ from flask_login import current_user, login_required
 
 from archive import public, store
 from archive.editorial import accounts, find_replace, people, suggestions, vocabulary
-from archive.editorial import workflow as editing
 from archive.editorial.workflow import EditConflict, EditError
 from web.context import archive
 
@@ -137,23 +136,41 @@ def suggestion_list():  # type: ignore[no-untyped-def]
 
 @bp.post("/suggestions/<int:suggestion_id>")
 def suggestion_handle(suggestion_id: int):  # type: ignore[no-untyped-def]
-    """Apply a suggestion as a revision of its passage, or dismiss it."""
+    """Apply a suggestion as a revision of its passage, or dismiss it; a changed passage goes back to the editor."""
     action = request.form.get("action")
+    back = bool(request.form.get("back"))
     with archive().db.session() as s:
         try:
-            row = suggestions.set_status(s, suggestion_id, "applied" if action == "apply" else "dismissed")
-        except suggestions.SuggestionError:
+            if action == "apply":
+                # `over`: the editor saw the conflict with that revision and chose the reader's text.
+                result = suggestions.apply(s, suggestion_id, _author(s), over=request.form.get("over", type=int))
+            else:
+                row = suggestions.set_status(s, suggestion_id, "dismissed")
+                result = suggestions.Applied(row.episode_id, None)
+        except EditConflict as exc:  # another revision was saved while this one was being made
+            flash(f"Nothing was saved: {exc}. Look at the suggestion again.")
+            return redirect(url_for("editor_tools.suggestion_list"))
+        except (suggestions.SuggestionError, EditError):
             abort(404)
-        episode_id = row.episode_id
-        if action == "apply":
-            try:
-                copy = editing.working_copy(s, episode_id)
-                editing.edit_passage(
-                    s, episode_id, row.position, copy.number, accounts.get_user(s, current_user.id), text=row.text
-                )
-            except EditError:
-                abort(404)
-    flash("Suggestion applied as a new revision." if action == "apply" else "Suggestion dismissed.")
-    if request.form.get("back"):
-        return redirect(url_for("editor.episode", episode_id=episode_id))
+        if isinstance(result, suggestions.Conflict):
+            ep = public.episode(s, result.suggestion.episode_id)
+            page = render_template(
+                "editor/suggestion_conflict.html", conflict=result, title=ep.title if ep else "", back=back
+            )
+            return page, 409
+    if action != "apply":
+        flash("Suggestion dismissed.")
+    elif result.number is None:
+        flash("The passage already says that; suggestion marked applied.")
+    else:
+        flash(
+            f"Suggestion applied as revision {result.number} (a draft): "
+            "readers and the search see it once the episode is published."
+        )
+    if back:
+        return redirect(url_for("editor.episode", episode_id=result.episode_id))
     return redirect(url_for("editor_tools.suggestion_list"))
+
+
+def _author(session) -> accounts.User | None:  # type: ignore[no-untyped-def]
+    return accounts.get_user(session, current_user.id)
