@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from archive import public, store
 from archive.editorial import accounts, find_replace, people, suggestions, vocabulary
 from archive.editorial.workflow import EditConflict, EditError
+from web import index_now
 from web.context import archive
 
 bp = Blueprint("editor_tools", __name__, url_prefix="/editor")
@@ -65,7 +66,11 @@ def replace_apply():  # type: ignore[no-untyped-def]
             )
         except EditError:
             abort(400)
-    flash(f"Replaced in {len(saved)} episodes (one revision each).")
+    # Drafts: what readers read and search changes only when each episode is published.
+    flash(
+        f"Replaced in {len(saved)} episodes (one draft revision each); "
+        "readers and the search see them once each episode is published."
+    )
     return redirect(url_for("editor.queue"))
 
 
@@ -115,10 +120,15 @@ def show_publishing(feed_id: int):  # type: ignore[no-untyped-def]
     """Admins only: whether this show's machine transcripts are public before review."""
     if not current_user.is_admin:
         abort(403)
+    publish = request.form.get("publish") == "1"
     with archive().db.session() as s:
         if public.show(s, feed_id) is None:
             abort(404)
-        store.set_feed_publishing(s, feed_id, request.form.get("publish") == "1")
+        changed = store.set_feed_publishing(s, feed_id, publish)
+        episode_ids = [e.id for e in public.show_episodes(s, feed_id, limit=changed)] if changed else []
+    if episode_ids:
+        words = "now searchable" if publish else "gone from the search"
+        flash(f"Machine transcripts {'published' if publish else 'withdrawn'}; {index_now.apply(episode_ids, words)}.")
     return redirect(url_for("editor_tools.vocab", feed_id=feed_id))
 
 

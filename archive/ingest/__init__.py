@@ -9,7 +9,7 @@ from __future__ import annotations
 from archive.ingest.chapters import fetch_due_chapters
 from archive.ingest.downloading import download_episodes
 from archive.ingest.executor import JobFailed, engine_options, make_executor
-from archive.ingest.indexing import index_episodes, reindex_all
+from archive.ingest.indexing import IndexedNow, index_episodes, index_now, reindex_all
 from archive.ingest.polling import poll_feeds
 from archive.ingest.pruning import prune_old_audio
 from archive.ingest.run import STAGES, run_stages
@@ -18,12 +18,14 @@ from archive.ingest.transcribing import transcribe_episodes
 
 __all__ = [
     "STAGES",
+    "IndexedNow",
     "JobFailed",
     "StageReport",
     "download_episodes",
     "engine_options",
     "fetch_due_chapters",
     "index_episodes",
+    "index_now",
     "make_executor",
     "poll_feeds",
     "prune_old_audio",

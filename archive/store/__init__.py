@@ -27,6 +27,7 @@ from archive.store.login_buckets import Bucket, empty_bucket, return_token, take
 from archive.store.outbox import (
     all_episode_ids,
     complete_index_work,
+    episode_index_work,
     fail_index_work,
     outbox_size,
     pending_index_work,
@@ -99,6 +100,7 @@ __all__ = [
     "complete_index_work",
     "empty_bucket",
     "episode_counts",
+    "episode_index_work",
     "episode_states",
     "episodes_needing_chapters",
     "episodes_needing_download",
