@@ -9,7 +9,7 @@ from functools import cached_property
 import feeds
 from archive.config import Settings
 from archive.search import SearchIndex
-from archive.search.server import endpoint
+from archive.search.server import current_endpoint, endpoint
 from archive.store.database import Database
 
 
@@ -28,8 +28,14 @@ class Archive:
 
     @cached_property
     def search(self) -> SearchIndex:
-        """The search index (starts the local Meilisearch if none is configured)."""
-        return SearchIndex(endpoint(self.settings), self.settings.index_prefix)
+        """The search index (starts the local Meilisearch if none is configured).
+
+        Kept for the process's life; when the server cannot be reached it looks again where
+        the server's state file says it is (a command restarted it on another port).
+        """
+        return SearchIndex(
+            endpoint(self.settings), self.settings.index_prefix, find=lambda: current_endpoint(self.settings)
+        )
 
     @cached_property
     def fetch_policy(self) -> feeds.FetchPolicy:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Any
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from functools import wraps
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import meilisearch
-from meilisearch.errors import MeilisearchError
+from meilisearch.errors import MeilisearchCommunicationError, MeilisearchError
 
 from archive.search.documents import (
     HL_POST,
@@ -48,6 +50,10 @@ __all__ = [
     "strip_sentinels",
 ]
 
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
+
 TASK_TIMEOUT_MS = 120_000
 # A rebuild enqueues everything, and Meilisearch folds the queue into one batch: at 1M
 # passages on one indexing thread that batch runs for many minutes, not seconds.
@@ -83,14 +89,50 @@ def _batches(docs: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[st
         yield batch
 
 
-class SearchIndex:
-    """Passage and episode indexes; every write waits for its task and checks it succeeded."""
+def _reconnecting(method: Callable[Concatenate[SearchIndex, P], T]) -> Callable[Concatenate[SearchIndex, P], T]:
+    """Once more on a new connection when the server could not be reached and has moved since."""
 
-    def __init__(self, endpoint: Endpoint, prefix: str) -> None:
-        self.client = meilisearch.Client(endpoint.url, endpoint.key, timeout=15)
+    @wraps(method)
+    def wrapper(self: SearchIndex, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except SearchUnavailable as exc:
+            if not self.reconnect(exc):
+                raise
+        return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+class SearchIndex:
+    """Passage and episode indexes; every write waits for its task and checks it succeeded.
+
+    `find` says where the server answers now: the local server restarts on a new random
+    port (its state file says which), and a long-lived site must follow it there.
+    """
+
+    def __init__(self, endpoint: Endpoint, prefix: str, find: Callable[[], Endpoint | None] | None = None) -> None:
         self.passages_uid = f"{prefix}-passages"
         self.episodes_uid = f"{prefix}-episodes"
+        self._find = find
+        self._connect(endpoint)
+
+    def _connect(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.client = meilisearch.Client(endpoint.url, endpoint.key, timeout=15)
+        # A restarted server may have lost its indexes: create them again before the next use.
         self._settings_applied = False
+
+    def reconnect(self, failure: SearchUnavailable) -> bool:
+        """After a connection failure: connect to where the server answers now; False if nowhere new."""
+        if self._find is None or not isinstance(failure.__cause__, MeilisearchCommunicationError):
+            return False
+        found = self._find()
+        if found is None or (found.url, found.key) == (self.endpoint.url, self.endpoint.key):
+            return False
+        log.info("meilisearch moved from %s to %s: reconnected", self.endpoint.url, found.url)
+        self._connect(found)
+        return True
 
     def _wait(self, task: Any, timeout_ms: int = TASK_TIMEOUT_MS, interval_ms: int = 10) -> None:
         try:
@@ -128,6 +170,7 @@ class SearchIndex:
         self._create(self.episodes_uid, EPISODE_SETTINGS)
         self._settings_applied = True
 
+    @_reconnecting
     def replace_episode(self, episode_id: int, passages: list[Passage], entry: EpisodeEntry | None = None) -> None:
         """Make the indexes hold exactly these passages and this entry for the episode."""
         self.ensure_settings()
@@ -196,6 +239,7 @@ class SearchIndex:
             self._drop(uid)
         return added
 
+    @_reconnecting
     def search(
         self,
         query: str,
@@ -233,6 +277,7 @@ class SearchIndex:
         }
         return SearchPage(query, hits, total, int(raw.get("processingTimeMs", 0)), facet_counts)
 
+    @_reconnecting
     def search_episodes(self, query: str, *, limit: int = 10, filters: Filters | None = None) -> list[EpisodeHit]:
         """Episodes whose title, guests, show or description hold every word of the query, highlighted safely."""
         self.ensure_settings()
@@ -259,6 +304,7 @@ class SearchIndex:
         except (MeilisearchError, OSError) as exc:
             raise SearchUnavailable(str(exc)) from exc
 
+    @_reconnecting
     def document_count(self) -> int:
         """How many passages the index holds."""
         try:
@@ -266,6 +312,7 @@ class SearchIndex:
         except (MeilisearchError, OSError) as exc:
             raise SearchUnavailable(str(exc)) from exc
 
+    @_reconnecting
     def passage_ids(self) -> set[str]:
         """Every passage id in the index (for checks that the index mirrors the database)."""
         ids: set[str] = set()
@@ -282,6 +329,7 @@ class SearchIndex:
         except (MeilisearchError, OSError) as exc:
             raise SearchUnavailable(str(exc)) from exc
 
+    @_reconnecting
     def ping(self) -> None:
         """Raise SearchUnavailable unless Meilisearch answers its health check."""
         try:
