@@ -10,7 +10,9 @@ from archive.context import Archive
 from web import (
     admin,
     api,
+    api_reads,
     art,
+    assistants,
     auth,
     converters,
     editor,
@@ -19,6 +21,7 @@ from web import (
     filters,
     health,
     i18n,
+    openapi,
     proxies,
     public,
     search,
@@ -36,12 +39,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["podarchive"] = Archive(settings)
     # Before any blueprint: rules are parsed with the converters present when they are added.
     converters.register(app)
-    # Behind nginx every request comes from the proxy: rate limits need the client's address.
-    proxies.install(app, settings)
 
     app.register_blueprint(public.bp)
     app.register_blueprint(search.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(api_reads.bp)
+    app.register_blueprint(openapi.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(transcripts.bp)
     app.register_blueprint(feeds_out.bp)
@@ -53,6 +56,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(editor_tools.bp)
     app.register_blueprint(suggest.bp)
     app.register_blueprint(admin.bp)
+    # Assistants (issue 18): the MCP server over streamable HTTP at /mcp, in front of the site.
+    assistants.mount(app)
+    # Behind nginx every request comes from the proxy: rate limits need the client's address.
+    # Last, so that it wraps the outermost WSGI app and /mcp sees the client's address too.
+    proxies.install(app, settings)
 
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]

@@ -17,8 +17,16 @@ from archive.store.schema import IndexOutbox
 log = logging.getLogger("podarchive.indexing")
 
 
-# One episode's index work: its id, its outbox rows, and what the index should hold for it.
-Job = tuple[int, list[int], list[Passage], EpisodeEntry | None]
+@dataclass(frozen=True)
+class IndexJob:
+    """One episode's queued index work: the outbox rows it clears and what the index should hold."""
+
+    episode_id: int
+    outbox_ids: list[int]
+    passages: list[Passage]
+    entry: EpisodeEntry | None
+
+
 # Episodes an editor's request applies at once; a show's worth more waits for the next index run.
 INDEX_NOW_MAX = 20
 # How long an editor's request waits for an index run holding the lock before leaving the work queued.
@@ -67,36 +75,35 @@ def index_now(archive: Archive, episode_ids: list[int]) -> IndexedNow:
     return IndexedNow(done, later, "many" if later else None)
 
 
-def _jobs(session: Session, pending: dict[int, list[IndexOutbox]]) -> list[Job]:
+def _jobs(session: Session, pending: dict[int, list[IndexOutbox]]) -> list[IndexJob]:
     """What the index should hold for each episode with work, read from the database now."""
     return [
-        (eid, [r.id for r in rows], public.public_passages(session, eid), public.episode_entry(session, eid))
+        IndexJob(eid, [r.id for r in rows], public.public_passages(session, eid), public.episode_entry(session, eid))
         for eid, rows in pending.items()
     ]
 
 
-def _apply(archive: Archive, jobs: list[Job], report: StageReport) -> None:
+def _apply(archive: Archive, jobs: list[IndexJob], report: StageReport) -> None:
     """Write each job to Meilisearch and complete its rows; on failure keep it and the rest queued."""
     if not jobs:
         return
     try:
         index = archive.search
     except SearchUnavailable as exc:
-        _index_failed(archive, [rid for _, ids, _, _ in jobs for rid in ids], f"meilisearch: {exc}")
+        _index_failed(archive, [rid for job in jobs for rid in job.outbox_ids], f"meilisearch: {exc}")
         report.failed += len(jobs)
         return
-    for n, (episode_id, row_ids, passages, entry) in enumerate(jobs):
+    for n, job in enumerate(jobs):
         try:
-            index.replace_episode(episode_id, passages, entry)
+            index.replace_episode(job.episode_id, job.passages, job.entry)
         except SearchUnavailable as exc:
             # Meilisearch is down or refusing: keep every remaining operation queued.
-            remaining = [rid for _, ids, _, _ in jobs[n:] for rid in ids]
-            _index_failed(archive, remaining, str(exc))
-            log.warning("index failed episode=%s error=%s", episode_id, exc)
+            _index_failed(archive, [rid for later in jobs[n:] for rid in later.outbox_ids], str(exc))
+            log.warning("index failed episode=%s error=%s", job.episode_id, exc)
             report.failed += len(jobs) - n
             break
         with archive.db.session() as s:
-            rows = [r for r in (s.get(IndexOutbox, rid) for rid in row_ids) if r is not None]
+            rows = [r for r in (s.get(IndexOutbox, rid) for rid in job.outbox_ids) if r is not None]
             store.complete_index_work(s, rows)
         report.done += 1
 
