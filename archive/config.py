@@ -10,6 +10,7 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -83,6 +84,10 @@ class Settings:
     download_deadline_minutes: int = 30
     host: str = "127.0.0.1"
     port: int = 8080
+    # Reverse proxies in front of the site whose X-Forwarded-For is believed: a count of
+    # proxies ("1": nginx alone), or their addresses and networks ("127.0.0.1,10.0.0.0/8").
+    # Empty: clients are told apart by the socket address and the header is ignored.
+    trusted_proxies: frozenset[str] = frozenset()
     secret_key: str = ""
     site_language: str = ""
     site_title: str = "podarchive"
@@ -108,6 +113,19 @@ class Settings:
     def db_url(self) -> str:
         """The SQLAlchemy URL in force."""
         return self.database_url or f"sqlite:///{self.data_dir / 'podarchive.db'}"
+
+    @property
+    def proxy_hops(self) -> int:
+        """How many proxies trusted_proxies counts (0 when it lists addresses or is empty)."""
+        only = next(iter(self.trusted_proxies), "") if len(self.trusted_proxies) == 1 else ""
+        return int(only) if only.isdigit() else 0
+
+    @property
+    def proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """The proxies' addresses and networks trusted_proxies lists (validated by load_settings)."""
+        if self.proxy_hops or not self.trusted_proxies:
+            return ()
+        return tuple(ip_network(item, strict=False) for item in sorted(self.trusted_proxies))
 
     @property
     def site_url(self) -> str:
@@ -165,6 +183,27 @@ def _mask_url(url: str) -> str:
     creds, _, host = rest.rpartition("@")
     user, has_pw, _ = creds.partition(":")
     return f"{scheme}://{user}{':****' if has_pw else ''}@{host}"
+
+
+def _check_trusted_proxies(items: frozenset[str]) -> None:
+    """One count, or addresses and networks only.
+
+    >>> _check_trusted_proxies(frozenset({"2"})), _check_trusted_proxies(frozenset({"10.0.0.0/8", "::1"}))
+    (None, None)
+    >>> _check_trusted_proxies(frozenset({"1", "10.0.0.1"}))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    archive.config.ConfigError: PODARCHIVE_TRUSTED_PROXIES: '1' is not an address or network; ...
+    """
+    if len(items) == 1 and next(iter(items)).isdigit():
+        return
+    for item in sorted(items):
+        try:
+            ip_network(item, strict=False)
+        except ValueError as exc:
+            raise ConfigError(
+                f"PODARCHIVE_TRUSTED_PROXIES: {item!r} is not an address or network;"
+                " give one count of proxies (1) or their addresses (127.0.0.1,10.0.0.0/8)"
+            ) from exc
 
 
 def _convert(name: str, raw: Any, kind: Any) -> Any:
@@ -262,6 +301,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         )
     # Whisper's codes are lower case; "FR" would silently never match.
     settings = dataclasses.replace(settings, switch_languages=frozenset(c.lower() for c in settings.switch_languages))
+    _check_trusted_proxies(settings.trusted_proxies)
     try:
         ZoneInfo(settings.timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:

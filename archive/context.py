@@ -9,7 +9,7 @@ from functools import cached_property
 import feeds
 from archive.config import Settings
 from archive.search import Embedder, SearchIndex, load_embedder
-from archive.search.server import endpoint
+from archive.search.server import current_endpoint, endpoint
 from archive.store.database import Database
 
 
@@ -28,10 +28,15 @@ class Archive:
 
     @cached_property
     def search(self) -> SearchIndex:
-        """The search index (starts the local Meilisearch if none is configured)."""
+        """The search index (starts the local Meilisearch if none is configured).
+
+        Kept for the process's life; when the server cannot be reached it looks again where
+        the server's state file says it is (a command restarted it on another port).
+        """
         return SearchIndex(
             endpoint(self.settings),
             self.settings.index_prefix,
+            find=lambda: current_endpoint(self.settings),
             embedder=self.embedder,
             floor=self.settings.meaning_floor,
         )

@@ -11,7 +11,7 @@ from werkzeug.security import safe_join
 
 from archive import public
 from archive.search import EpisodeHit, SearchUnavailable
-from web import transcript_html
+from web import art, transcript_html
 from web.context import archive
 from web.quote import Quote, parse_moment, pick_quote
 
@@ -88,10 +88,10 @@ def show(feed_id: int):  # type: ignore[no-untyped-def]
         if feed is None:
             abort(404)
         episodes = public.show_episodes(s, feed_id)
-    return render_template("show.html", show=feed, episodes=episodes)
+    return render_template("show.html", show=feed, episodes=episodes, art=art.page_art(feed.image))
 
 
-@bp.get("/speakers/<path:name>")
+@bp.get("/speakers/<name:name>")
 def speaker(name: str):  # type: ignore[no-untyped-def]
     """Every interview with a speaker."""
     with archive().db.session() as s:
@@ -140,6 +140,8 @@ def episode(episode_id: int):  # type: ignore[no-untyped-def]
     summary = quote.text if quote else ep.description_text[:SUMMARY_CHARS]
     return render_template(
         "episode.html",
+        # The episode's own art, else the show's; notes may show images from either host.
+        art=art.page_art(ep.image, feed.image if feed else None),
         episode=ep,
         show=feed,
         transcript=transcript,

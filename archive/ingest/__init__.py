@@ -11,7 +11,7 @@ from archive.ingest.chapters import fetch_due_chapters
 from archive.ingest.downloading import download_episodes
 from archive.ingest.embedding import embed_passages
 from archive.ingest.executor import JobFailed, engine_options, make_executor
-from archive.ingest.indexing import index_episodes, reindex_all
+from archive.ingest.indexing import IndexedNow, index_episodes, index_now, reindex_all
 from archive.ingest.polling import poll_feeds
 from archive.ingest.pruning import prune_old_audio
 from archive.ingest.run import STAGES, run_stages
@@ -20,6 +20,7 @@ from archive.ingest.transcribing import transcribe_episodes
 
 __all__ = [
     "STAGES",
+    "IndexedNow",
     "JobFailed",
     "StageReport",
     "download_episodes",
@@ -27,6 +28,7 @@ __all__ = [
     "engine_options",
     "fetch_due_chapters",
     "index_episodes",
+    "index_now",
     "make_executor",
     "poll_feeds",
     "prune_old_audio",

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from functools import wraps
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import meilisearch
-from meilisearch.errors import MeilisearchApiError, MeilisearchError
+from meilisearch.errors import MeilisearchApiError, MeilisearchCommunicationError, MeilisearchError
 
 from archive.search import hybrid
 from archive.search.documents import (
@@ -52,6 +53,10 @@ __all__ = [
     "safe_highlight",
     "strip_sentinels",
 ]
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
 
 TASK_TIMEOUT_MS = 120_000
 # A rebuild enqueues everything, and Meilisearch folds the queue into one batch: at 1M
@@ -99,24 +104,50 @@ def _batches(docs: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[st
         yield batch
 
 
+def _reconnecting(method: Callable[Concatenate[SearchIndex, P], T]) -> Callable[Concatenate[SearchIndex, P], T]:
+    """Once more on a new connection when the server could not be reached and has moved since."""
+
+    @wraps(method)
+    def wrapper(self: SearchIndex, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except SearchUnavailable as exc:
+            if not self.reconnect(exc):
+                raise
+        return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 class SearchIndex:
-    """Passage and episode indexes; every write waits for its task and checks it succeeded."""
+    """Passage and episode indexes; every write waits for its task and checks it succeeded.
+
+    `find` says where the server answers now: the local server restarts on a new random
+    port (its state file says which), and a long-lived site must follow it there.
+    """
 
     def __init__(
         self,
         endpoint: Endpoint,
         prefix: str,
+        find: Callable[[], Endpoint | None] | None = None,
         *,
         embedder: Embedder | None = None,
         floor: float = hybrid.MEANING_FLOOR,
     ) -> None:
-        self.client = meilisearch.Client(endpoint.url, endpoint.key, timeout=15)
         self.passages_uid = f"{prefix}-passages"
         self.episodes_uid = f"{prefix}-episodes"
-        self._settings_applied = False
+        self._find = find
         # Search by meaning: the query's embedder (None: words only) and the relevance floor.
         self.embedder = embedder
         self.floor = floor
+        self._connect(endpoint)
+
+    def _connect(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.client = meilisearch.Client(endpoint.url, endpoint.key, timeout=15)
+        # A restarted server may have lost its indexes: create them again before the next use.
+        self._settings_applied = False
 
     def _settings(self, base: dict[str, Any]) -> dict[str, Any]:
         """An index's settings, with the userProvided embedder when the archive has a model.
@@ -132,6 +163,17 @@ class SearchIndex:
             log.warning("index settings without the embedder: %s", exc)
             return base
         return base | {"embedders": hybrid.embedder_settings(dimensions)}
+
+    def reconnect(self, failure: SearchUnavailable) -> bool:
+        """After a connection failure: connect to where the server answers now; False if nowhere new."""
+        if self._find is None or not isinstance(failure.__cause__, MeilisearchCommunicationError):
+            return False
+        found = self._find()
+        if found is None or (found.url, found.key) == (self.endpoint.url, self.endpoint.key):
+            return False
+        log.info("meilisearch moved from %s to %s: reconnected", self.endpoint.url, found.url)
+        self._connect(found)
+        return True
 
     def _wait(self, task: Any, timeout_ms: int = TASK_TIMEOUT_MS, interval_ms: int = 10) -> None:
         try:
@@ -169,6 +211,7 @@ class SearchIndex:
         self._create(self.episodes_uid, self._settings(EPISODE_SETTINGS))
         self._settings_applied = True
 
+    @_reconnecting
     def replace_episode(self, episode_id: int, passages: list[Passage], entry: EpisodeEntry | None = None) -> None:
         """Make the indexes hold exactly these passages and this entry for the episode."""
         self.ensure_settings()
@@ -237,6 +280,7 @@ class SearchIndex:
             self._drop(uid)
         return added
 
+    @_reconnecting
     def search(
         self,
         query: str,
@@ -349,6 +393,7 @@ class SearchIndex:
         took = int(keyword.get("processingTimeMs", 0)) + int(by_meaning.get("processingTimeMs", 0))
         return SearchPage(query, hits, total, took, _facets(keyword), "on")
 
+    @_reconnecting
     def related_episodes(self, episode_id: int, *, limit: int = 5) -> list[EpisodeHit]:
         """Episodes whose passages lie closest in meaning to this one's (the nearest mean vectors).
 
@@ -357,6 +402,7 @@ class SearchIndex:
         hits = self._similar(self.episodes_uid, f"e{int(episode_id)}", None, limit, hybrid.RELATED_FLOOR)
         return [episode_hit(h) for h in hits]
 
+    @_reconnecting
     def similar_passages(self, episode_id: int, position: int, *, limit: int = 10) -> tuple[Hit | None, list[Hit]]:
         """A passage as the index holds it and the passages of other episodes closest to it in meaning.
 
@@ -400,6 +446,7 @@ class SearchIndex:
         # Documents without a vector come back too, scored 0 (measured).
         return [h for h in hits if float(h.get("_rankingScore", 0.0)) >= floor]
 
+    @_reconnecting
     def search_episodes(self, query: str, *, limit: int = 10, filters: Filters | None = None) -> list[EpisodeHit]:
         """Episodes whose title, guests, show or description hold every word of the query, highlighted safely."""
         if not any(ch.isalnum() for ch in query):
@@ -428,6 +475,7 @@ class SearchIndex:
         except (MeilisearchError, OSError) as exc:
             raise SearchUnavailable(str(exc)) from exc
 
+    @_reconnecting
     def vector_count(self) -> int:
         """How many passages of the index hold a vector for search by meaning."""
         try:
@@ -436,6 +484,7 @@ class SearchIndex:
             raise SearchUnavailable(str(exc)) from exc
         return int(raw.get("numberOfEmbeddedDocuments", 0))
 
+    @_reconnecting
     def document_count(self) -> int:
         """How many passages the index holds."""
         try:
@@ -443,6 +492,7 @@ class SearchIndex:
         except (MeilisearchError, OSError) as exc:
             raise SearchUnavailable(str(exc)) from exc
 
+    @_reconnecting
     def passage_ids(self) -> set[str]:
         """Every passage id in the index (for checks that the index mirrors the database)."""
         ids: set[str] = set()
@@ -459,6 +509,7 @@ class SearchIndex:
         except (MeilisearchError, OSError) as exc:
             raise SearchUnavailable(str(exc)) from exc
 
+    @_reconnecting
     def ping(self) -> None:
         """Raise SearchUnavailable unless Meilisearch answers its health check."""
         try:

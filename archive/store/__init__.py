@@ -23,9 +23,11 @@ from archive.store.episodes import (
 )
 from archive.store.errors import StoreError
 from archive.store.feed_entries import record_feed_parsed
+from archive.store.login_buckets import Bucket, empty_bucket, return_token, take_tokens
 from archive.store.outbox import (
     all_episode_ids,
     complete_index_work,
+    episode_index_work,
     fail_index_work,
     outbox_size,
     pending_index_work,
@@ -89,6 +91,7 @@ __all__ = [
     "UNPUBLISHED",
     "review_states",
     "AudioFile",
+    "Bucket",
     "Database",
     "Episode",
     "EpisodeChapter",
@@ -112,7 +115,9 @@ __all__ = [
     "backoff",
     "clear_episode_error",
     "complete_index_work",
+    "empty_bucket",
     "episode_counts",
+    "episode_index_work",
     "episode_states",
     "episodes_needing_chapters",
     "episodes_needing_download",
@@ -143,6 +148,7 @@ __all__ = [
     "record_feed_parsed",
     "record_feed_unchanged",
     "resumable_downloads",
+    "return_token",
     "save_audio",
     "save_chapters",
     "sample_vectors",
@@ -151,6 +157,7 @@ __all__ = [
     "set_feed_publishing",
     "start_stage_run",
     "stored_vectors",
+    "take_tokens",
     "utcnow",
     "vector_backlog",
 ]

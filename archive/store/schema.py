@@ -413,3 +413,16 @@ class EpisodeVectors(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoginBucket(Base):
+    """A log-in token bucket (issue 19): one per account and client, one per client; the key is a digest."""
+
+    __tablename__ = "login_buckets"
+
+    # sha256 of what the bucket counts: neither emails nor addresses are kept.
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the bucket is full again, so the row means nothing and is deleted.
+    full_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
