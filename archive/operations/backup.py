@@ -61,7 +61,8 @@ def backup(db: Database, dest: Path, *, with_audio: bool = False) -> BackupSumma
                 (dest / "audio").mkdir(exist_ok=True)
                 shutil.copy2(settings.audio_dir / path, dest / "audio" / path)
                 copied += 1
-    public = {k: v for k, v in settings.__dict__.items() if k not in SECRET_FIELDS}
+    # Secrets left out; passwords inside URL settings masked.
+    public = {k: v for k, v in settings.masked().items() if k not in SECRET_FIELDS}
     (dest / "settings.json").write_text(json.dumps(public, default=_jsonable, indent=2))
     revision = db.current_revision()
     (dest / "manifest.json").write_text(

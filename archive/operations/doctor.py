@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from archive.config import Settings
+from archive.config import Settings, mask_url
 
 MIN_FREE_BYTES = 2 * 1024**3
 
@@ -42,9 +42,9 @@ def check_meilisearch(settings: Settings) -> Check:
         version = response.json().get("pkgVersion", "?")
     except (MeiliError, httpx.HTTPError, ValueError) as exc:
         hint = "check PODARCHIVE_MEILI_URL/KEY" if settings.meili_url else "run `podarchive meili install`"
-        return Check("meilisearch", False, str(exc), hint)
+        return Check("meilisearch", False, settings.redact(str(exc)), hint)
     where = "external" if settings.meili_url else "local"
-    return Check("meilisearch", True, f"{where} {ep.url}, version {version}")
+    return Check("meilisearch", True, f"{where} {mask_url(ep.url)}, version {version}")
 
 
 def check_model(settings: Settings) -> Check:
