@@ -6,8 +6,8 @@ import importlib
 import importlib.util
 import os
 import re
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
 
 from transcribe.errors import ModelNotFound
@@ -99,7 +99,10 @@ def _join_parts(files: list[Path], target: Path) -> Path:
 
 def _atomic_write(dest: Path, sources: list[Path]) -> None:
     """Concatenate sources into dest through a temp file in the same directory, then rename."""
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+    tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(6)}.tmp")
+    # Mode 0666 less the process's umask, as for any new file: a shared cache stays
+    # readable by other workers' users (umask 022), podarchive's own stays private (077).
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as out:
             for source in sources:
@@ -107,9 +110,7 @@ def _atomic_write(dest: Path, sources: list[Path]) -> None:
                     shutil.copyfileobj(src, out, _CHUNK)
             out.flush()
             os.fsync(out.fileno())
-        # mkstemp creates 0600; other workers' users must be able to read the weights.
-        os.chmod(tmp, 0o644)
         os.replace(tmp, dest)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
