@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from feeds.guard import allowed_private_entry
 from transcribe.options import EngineOptions
 
 ENV_PREFIX = "PODARCHIVE_"
@@ -67,7 +68,8 @@ class Settings:
     transcribe_memory_mb: int = 8192
     # A Dask scheduler (tcp://host:8786): transcription is submitted there instead.
     dask_scheduler: str = ""
-    # Hosts allowed to resolve to loopback or private addresses (off by default).
+    # host:port entries allowed to reach loopback or private addresses (off by default); a
+    # bare host means its ports 80 and 443 only, host:* every port (tests).
     allow_private_hosts: frozenset[str] = frozenset()
     contact: str = ""
     max_download_mb: int = 1024
@@ -246,6 +248,13 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     settings = Settings(**values)
     if bool(settings.meili_url) != bool(settings.meili_key) and settings.meili_url:
         raise ConfigError("PODARCHIVE_MEILI_URL is set without PODARCHIVE_MEILI_KEY")
+    for entry in sorted(settings.allow_private_hosts):
+        try:
+            allowed_private_entry(entry)
+        except ValueError as exc:
+            raise ConfigError(
+                f"PODARCHIVE_ALLOW_PRIVATE_HOSTS: {entry!r}: {exc}; give host:port, or a bare host for ports 80 and 443"
+            ) from None
     if settings.batch_size < 0 or settings.threads < 0:
         raise ConfigError("batch_size and threads must be zero or more")
     bad = sorted(c for c in settings.switch_languages if not re.fullmatch(r"[a-z]{2,3}", c.lower()))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import click
 
 from archive import store
@@ -31,13 +33,15 @@ def demo(ctx: Context, port: int, no_serve: bool) -> None:
     """Ingest the bundled demo podcast (served on loopback) and serve the site."""
     from archive.demo import serve_demo_feed
 
-    settings = ctx.settings
     host = "127.0.0.1"
-    if host not in settings.allow_private_hosts:
-        # The demo feed lives on loopback, which the fetch guard refuses by default.
-        settings = load_settings(allow_private_hosts=",".join(settings.allow_private_hosts | {host}))
-    archive = Archive(settings)
     with serve_demo_feed(host, port) as feed_url:
+        # The demo feed lives on loopback, which the fetch guard refuses by default: allow
+        # exactly its host:port (not the other services of this machine).
+        served = f"{host}:{urlsplit(feed_url).port}"
+        settings = ctx.settings
+        if served not in settings.allow_private_hosts:
+            settings = load_settings(allow_private_hosts=",".join(settings.allow_private_hosts | {served}))
+        archive = Archive(settings)
         with archive.db.session() as s:
             known = {f.url for f in store.list_feeds(s)}
             if feed_url not in known:
