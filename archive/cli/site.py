@@ -15,7 +15,7 @@ from archive.ingest import run_stages
 
 @click.command()
 @click.option("--host", help="Address to bind (default from settings).")
-@click.option("--port", type=int, help="Port (default from settings).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default from settings).")
 @pass_ctx
 def serve(ctx: Context, host: str | None, port: int | None) -> None:
     """Serve the site (one threaded process; for production: gunicorn 'web:create_app()')."""
@@ -26,7 +26,13 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
 
 
 @click.command()
-@click.option("--port", default=8765, show_default=True, help="Loopback port that serves the demo feed.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Loopback port that serves the demo feed (0: any free one).",
+)
 @click.option("--no-serve", is_flag=True, help="Ingest the demo feed, then exit.")
 @pass_ctx
 def demo(ctx: Context, port: int, no_serve: bool) -> None:

@@ -60,6 +60,17 @@ def check_model(settings: Settings) -> Check:
     return Check("model", True, f"{settings.model} from {engine.model_path} on {engine.device}/{engine.compute_type}")
 
 
+def check_data_dir(settings: Settings) -> Check:
+    """The data directory exists (created private if it did not) and is a usable folder."""
+    from archive.data_dir import DataDirError, prepare
+
+    try:
+        prepare(settings)
+    except DataDirError as exc:
+        return Check("data_dir", False, str(exc), "set PODARCHIVE_DATA_DIR to a folder this user may create")
+    return Check("data_dir", True, str(settings.data_dir))
+
+
 def check_disk(settings: Settings) -> Check:
     """Free space where audio is stored."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
