@@ -80,6 +80,8 @@ class Settings:
     # Feed watcher: minutes between polls of a healthy feed; atom:link rel="next"
     # pages followed on a feed's first import (SoundCloud back catalogues);
     # concurrent feed fetches in one poll run.
+    # Most new feeds one OPML import adds; the rest are reported, not imported.
+    max_opml_feeds: int = 1000
     poll_interval_minutes: int = 15
     max_feed_pages: int = 20
     poll_workers: int = 16
@@ -255,6 +257,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             raise ConfigError(
                 f"PODARCHIVE_ALLOW_PRIVATE_HOSTS: {entry!r}: {exc}; give host:port, or a bare host for ports 80 and 443"
             ) from None
+    if settings.max_opml_feeds < 1:
+        raise ConfigError(f"PODARCHIVE_MAX_OPML_FEEDS: {settings.max_opml_feeds}; give 1 or more")
     if not 1 <= settings.port <= 65535:
         # Werkzeug would silently bind another port for 99999 and raise for -1.
         raise ConfigError(f"PODARCHIVE_PORT: {settings.port} is not a TCP port (1 to 65535)")

@@ -209,9 +209,7 @@ def _raise_for_status(resp: httpx.Response, url: str) -> None:
         )
 
 
-def _body(
-    resp: httpx.Response, policy: FetchPolicy, url: str, max_expansion: float | None = None
-) -> Iterator[bytes]:
+def _body(resp: httpx.Response, policy: FetchPolicy, url: str, max_expansion: float | None = None) -> Iterator[bytes]:
     """The decoded body, refused early when Content-Length already says too large."""
     length = resp.headers.get("content-length", "")
     encoding = resp.headers.get("content-encoding")

@@ -7,7 +7,7 @@ import re
 import socket
 from dataclasses import dataclass, field
 from functools import lru_cache
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from .errors import BlockedURL
 
@@ -131,11 +131,10 @@ def _embedded_ipv4(addr: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     return None
 
 
-def check_url(url: str, policy: FetchPolicy) -> None:
-    """Refuse URLs that are not plain public http(s); raises BlockedURL."""
+def url_parts(url: str) -> SplitResult:
+    """url split into its parts when it is plain http(s) with a host and no credentials; raises BlockedURL."""
     try:
         parts = urlsplit(url)
-        host = parts.hostname
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
         raise BlockedURL(f"malformed URL {url!r}: {exc}") from None
@@ -144,8 +143,15 @@ def check_url(url: str, policy: FetchPolicy) -> None:
     # Credentials in URLs leak into logs and let a feed steer our auth headers.
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
         raise BlockedURL(f"credentials in URL not allowed: {url!r}")
-    if not host:
+    if not parts.hostname:
         raise BlockedURL(f"no host in URL {url!r}")
+    return parts
+
+
+def check_url(url: str, policy: FetchPolicy) -> None:
+    """Refuse URLs that are not plain public http(s); raises BlockedURL."""
+    parts = url_parts(url)
+    host = parts.hostname or ""
     if is_allowed_private(host, parts.port or _default_port(parts.scheme), policy):
         return
     literal = _ip_literal(host)

@@ -125,7 +125,9 @@ def test_an_open_data_directory_is_tightened_on_start_with_a_log_line(
     assert again.returncode == 0 and "readable by other users" not in again.stderr
 
 
-def test_backups_are_private(make_settings: Callable[..., Settings], http_root: tuple[Path, str], tmp_path: Path) -> None:
+def test_backups_are_private(
+    make_settings: Callable[..., Settings], http_root: tuple[Path, str], tmp_path: Path
+) -> None:
     root, base = http_root
     settings = make_settings()
     assert _cli(settings, "feeds", "add", _feed(root, base)).returncode == 0
