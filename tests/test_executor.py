@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from archive import store
@@ -17,6 +18,8 @@ from archive.context import Archive
 from archive.ingest import run_stages, transcribe_episodes
 from archive.ingest.executor import LocalProcessExecutor, make_executor
 from tests.conftest import copy_audio, rss, settings_env
+
+pytestmark = pytest.mark.slow
 
 
 def _archive_with(settings: Settings, root: Path, base: str, files: list[str]) -> Archive:

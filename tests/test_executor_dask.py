@@ -11,6 +11,8 @@ from archive.ingest import run_stages, transcribe_episodes
 from archive.ingest.executor import DaskExecutor, make_executor
 from tests.conftest import copy_audio, rss
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def cluster():

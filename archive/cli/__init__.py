@@ -42,6 +42,7 @@ def config(ctx: Context) -> None:
 
 def _register() -> None:
     from archive.cli import (
+        assistant,
         feed_commands,
         ingest_commands,
         meili,
@@ -68,6 +69,7 @@ def _register() -> None:
         transcription.eval_command,
         transcription.vocab,
         users.users,
+        assistant.mcp,
     ):
         main.add_command(command)
 
