@@ -15,10 +15,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from feeds.guard import allowed_private_entry
 from transcribe.options import EngineOptions
 
 ENV_PREFIX = "PODARCHIVE_"
 SECRET_FIELDS = frozenset({"meili_key", "secret_key", "mcp_token"})
+# Settings that hold a URL, and so may hold a password inside it.
+URL_FIELDS = frozenset({"database_url", "meili_url", "dask_scheduler"})
 
 
 class ConfigError(Exception):
@@ -66,7 +69,8 @@ class Settings:
     transcribe_memory_mb: int = 8192
     # A Dask scheduler (tcp://host:8786): transcription is submitted there instead.
     dask_scheduler: str = ""
-    # Hosts allowed to resolve to loopback or private addresses (off by default).
+    # host:port entries allowed to reach loopback or private addresses (off by default); a
+    # bare host means its ports 80 and 443 only, host:* every port (tests).
     allow_private_hosts: frozenset[str] = frozenset()
     contact: str = ""
     max_download_mb: int = 1024
@@ -77,6 +81,8 @@ class Settings:
     # Feed watcher: minutes between polls of a healthy feed; atom:link rel="next"
     # pages followed on a feed's first import (SoundCloud back catalogues);
     # concurrent feed fetches in one poll run.
+    # Most new feeds one OPML import adds; the rest are reported, not imported.
+    max_opml_feeds: int = 1000
     poll_interval_minutes: int = 15
     max_feed_pages: int = 20
     poll_workers: int = 16
@@ -153,36 +159,76 @@ class Settings:
         contact = f"; {self.contact}" if self.contact else ""
         return f"podarchive/0.1 (+https://github.com/podarchive/podarchive{contact})"
 
-    def public_items(self) -> list[tuple[str, str]]:
-        """Settings as (name, printable value) pairs, secrets masked."""
-        rows = []
+    def masked(self) -> dict[str, Any]:
+        """Every setting as it may be shown or saved: secrets and passwords inside URLs masked."""
+        values: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if f.name in SECRET_FIELDS:
-                text = "****" if value else "(unset)"
+                value = "****" if value else ""
+            elif f.name in URL_FIELDS:
+                value = mask_url(value)
+            values[f.name] = value
+        return values
+
+    def redact(self, text: str) -> str:
+        """text with the passwords of the URL settings masked (error messages may quote a URL)."""
+        for name in URL_FIELDS:
+            for password in _url_passwords(getattr(self, name)):
+                text = text.replace(password, "****")
+        return text
+
+    def public_items(self) -> list[tuple[str, str]]:
+        """Settings as (name, printable value) pairs, secrets masked."""
+        rows = []
+        for name, value in self.masked().items():
+            if name in SECRET_FIELDS:
+                text = value or "(unset)"
             elif isinstance(value, frozenset):
                 text = ",".join(sorted(value))
             else:
                 text = str(value)
-            rows.append((f.name, text))
-        rows.append(("db_url (in force)", _mask_url(self.db_url)))
+            rows.append((name, text))
+        rows.append(("db_url (in force)", mask_url(self.db_url)))
         return rows
 
 
-def _mask_url(url: str) -> str:
-    """Hide a password inside a database URL.
+_QUERY_PASSWORD = re.compile(r"([?&][^=&#]*password=)[^&#]*", re.IGNORECASE)
 
-    >>> _mask_url("postgresql://me:secret@db/podarchive")
+
+def _url_passwords(url: str) -> list[str]:
+    """The passwords written in a URL (userinfo and query), as they appear in it."""
+    found = [m.group(0).split("=", 1)[1] for m in _QUERY_PASSWORD.finditer(url)]
+    _, sep, rest = url.partition("://")
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0] if sep else ""
+    creds = authority.rpartition("@")[0]
+    if ":" in creds:
+        found.append(creds.partition(":")[2])
+    return [p for p in found if p and p != "****"]
+
+
+def mask_url(url: str) -> str:
+    """Hide the password inside a URL: user:password@ and ?password= (libpq takes both).
+
+    >>> mask_url("postgresql://me:secret@db/podarchive")
     'postgresql://me:****@db/podarchive'
-    >>> _mask_url("sqlite:///x.db")
+    >>> mask_url("postgresql://db/x?user=me&password=secret")
+    'postgresql://db/x?user=me&password=****'
+    >>> mask_url("sqlite:///x.db")
     'sqlite:///x.db'
     """
+    url = _QUERY_PASSWORD.sub(r"\1****", url)
     scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
+    if not sep:
         return url
-    creds, _, host = rest.rpartition("@")
+    # The authority ends at the first /, ? or #; an @ after it belongs to the path.
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    tail = rest[len(authority) :]
+    if "@" not in authority:
+        return url
+    creds, _, host = authority.rpartition("@")
     user, has_pw, _ = creds.partition(":")
-    return f"{scheme}://{user}{':****' if has_pw else ''}@{host}"
+    return f"{scheme}://{user}{':****' if has_pw else ''}@{host}{tail}"
 
 
 def _check_trusted_proxies(items: frozenset[str]) -> None:
@@ -289,6 +335,18 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     settings = Settings(**values)
     if bool(settings.meili_url) != bool(settings.meili_key) and settings.meili_url:
         raise ConfigError("PODARCHIVE_MEILI_URL is set without PODARCHIVE_MEILI_KEY")
+    for entry in sorted(settings.allow_private_hosts):
+        try:
+            allowed_private_entry(entry)
+        except ValueError as exc:
+            raise ConfigError(
+                f"PODARCHIVE_ALLOW_PRIVATE_HOSTS: {entry!r}: {exc}; give host:port, or a bare host for ports 80 and 443"
+            ) from None
+    if settings.max_opml_feeds < 1:
+        raise ConfigError(f"PODARCHIVE_MAX_OPML_FEEDS: {settings.max_opml_feeds}; give 1 or more")
+    if not 1 <= settings.port <= 65535:
+        # Werkzeug would silently bind another port for 99999 and raise for -1.
+        raise ConfigError(f"PODARCHIVE_PORT: {settings.port} is not a TCP port (1 to 65535)")
     if settings.batch_size < 0 or settings.threads < 0:
         raise ConfigError("batch_size and threads must be zero or more")
     _check_meaning(settings)

@@ -7,6 +7,7 @@ from dataclasses import replace
 from functools import cached_property
 
 import feeds
+from archive import data_dir
 from archive.config import Settings
 from archive.search import Embedder, SearchIndex, load_embedder
 from archive.search.server import current_endpoint, endpoint
@@ -18,6 +19,8 @@ class Archive:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        # Before anything is written: every process (a command, a site worker) goes through here.
+        data_dir.prepare(settings)
         self.db = Database(settings)
         # time.monotonic() after which stages start no new item (`ingest --max-minutes`).
         self.deadline: float | None = None

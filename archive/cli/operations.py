@@ -70,11 +70,16 @@ def doctor(ctx: Context, skip_model: bool) -> None:
     """Check ffmpeg, Meilisearch, the model, disk space, migrations and settings; exit 1 if any fails."""
     from archive.operations import doctor as health
 
-    db = ctx.archive.db  # creates the data directory before it is checked
-    checks = [health.check_settings(ctx.settings), health.check_ffmpeg(), health.check_disk(ctx.settings)]
-    checks.append(health.check_migrations(db.current_revision(), db.head_revision()))
-    checks.append(health.check_meilisearch(ctx.settings))
-    if not skip_model:
+    data = health.check_data_dir(ctx.settings)
+    checks = [data, health.check_settings(ctx.settings), health.check_ffmpeg()]
+    if data.ok:
+        db = ctx.archive.db
+        checks.append(health.check_disk(ctx.settings))
+        checks.append(health.check_migrations(db.current_revision(), db.head_revision()))
+    # Without a data directory only an external Meilisearch can be checked.
+    if data.ok or ctx.settings.meili_url:
+        checks.append(health.check_meilisearch(ctx.settings))
+    if data.ok and not skip_model:
         checks.append(health.check_model(ctx.settings))
     for c in checks:
         click.echo(
