@@ -2,6 +2,8 @@
 
 from transcribe.errors import (
     DiarizationError,
+    EngineUnavailable,
+    ModelCacheError,
     ModelNotFound,
     SpeakerModelError,
     TranscriptFormatError,
@@ -11,6 +13,8 @@ from transcribe.result import Segment, Transcript, Word
 
 __all__ = [
     "DiarizationError",
+    "EngineUnavailable",
+    "ModelCacheError",
     "ModelNotFound",
     "Segment",
     "SpeakerModelError",

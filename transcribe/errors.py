@@ -5,8 +5,16 @@ class TranscriptionError(Exception):
     """Audio could not be turned into a transcript."""
 
 
-class ModelNotFound(TranscriptionError):
+class EngineUnavailable(TranscriptionError):
+    """The engine cannot run on this machine now (no weights, no room for them): no audio's fault."""
+
+
+class ModelNotFound(EngineUnavailable):
     """The configured Whisper weights cannot be found or loaded."""
+
+
+class ModelCacheError(EngineUnavailable):
+    """The model cache cannot be written (disk full, a file size limit, permissions)."""
 
 
 class TranscriptFormatError(TranscriptionError):

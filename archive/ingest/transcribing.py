@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import time
 from collections.abc import Callable
@@ -14,9 +15,11 @@ from archive.ingest.executor import TranscriptionExecutor, deadline_for, make_ex
 from archive.ingest.publisher import best_link, fetch_publisher_transcript
 from archive.ingest.stage import StageReport, episode_failed
 from archive.store.schema import Episode
-from transcribe import Transcript, TranscriptionError
+from transcribe import EngineUnavailable, Transcript, TranscriptionError
 
 log = logging.getLogger("podarchive.transcribing")
+# A write that failed for want of room: the machine's trouble, not the episode's audio.
+_NO_ROOM = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 
 def transcribe_episodes(
@@ -79,7 +82,7 @@ def transcribe_episodes(
         log.error("transcribe executor unavailable: %s", exc)
         return report
     try:
-        for episode_id, path, duration, language, prompt, _, num_speakers in work:
+        for n, (episode_id, path, duration, language, prompt, _, num_speakers) in enumerate(work):
             started = time.monotonic()
             try:
                 job = executor.job_for(
@@ -95,16 +98,20 @@ def transcribe_episodes(
                 result = executor.transcribe(job, deadline_for(settings, duration), progress)
                 if not result.segments:
                     raise TranscriptionError(f"no speech found in {result.duration:.0f} s of audio")
-            except OSError as exc:  # the stored audio vanished or is unreadable
+            except EngineUnavailable as exc:
+                _stop(report, str(exc), len(work) - n)
+                break
+            except OSError as exc:
+                if exc.errno in _NO_ROOM:
+                    _stop(report, f"no room on this machine: {exc}", len(work) - n)
+                    break
+                # The stored audio vanished or is unreadable.
                 episode_failed(archive, episode_id, "transcribe", f"cannot read {path}: {exc}")
                 report.failed += 1
                 continue
             except TranscriptionError as exc:
                 episode_failed(archive, episode_id, "transcribe", str(exc))
                 report.failed += 1
-                if "model" in type(exc).__name__.lower():
-                    report.notes.append(str(exc))
-                    break
                 continue
             taken = time.monotonic() - started
             with archive.db.session() as s:
@@ -124,6 +131,14 @@ def transcribe_episodes(
         if own:
             executor.close()
     return report
+
+
+def _stop(report: StageReport, reason: str, left: int) -> None:
+    """The stage cannot run now (no model, no room for its cache): no episode is charged an attempt."""
+    message = f"cannot transcribe now: {reason}"
+    log.error("transcribe stage stopped, %d episodes left for the next run: %s", left, message)
+    report.notes.append(message)
+    report.failed += left
 
 
 def _speakers_note(result: Transcript) -> str:

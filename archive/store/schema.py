@@ -431,3 +431,49 @@ class EpisodeVoice(Base):
     similarity: Mapped[float | None] = mapped_column(Float)
     show_voice_id: Mapped[int | None] = mapped_column(ForeignKey("show_voices.id", ondelete="SET NULL"), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PassageVector(Base):
+    """A passage's vector for search by meaning, keyed by what was embedded: survives reindex and index swaps."""
+
+    __tablename__ = "passage_vectors"
+
+    # archive.search.embedder.text_hash(context, model_id): the model is part of the key.
+    text_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model_id: Mapped[str] = mapped_column(String(255), index=True)
+    dimensions: Mapped[int] = mapped_column(Integer)
+    # Little-endian float32, L2-normalised: the same bytes on SQLite and PostgreSQL.
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EpisodeVectors(Base):
+    """Whether an episode's public passages have their vectors, for which text and model; errors are data."""
+
+    __tablename__ = "episode_vectors"
+
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), primary_key=True)
+    model_id: Mapped[str] = mapped_column(String(255))
+    # The public text these counts are about (archive.public.visibility): a new transcript
+    # version or another published revision makes the row stale, and the embed stage looks again.
+    transcript_id: Mapped[int] = mapped_column(Integer)
+    revision_id: Mapped[int | None] = mapped_column(Integer)
+    passages: Mapped[int] = mapped_column(Integer, default=0)
+    missing: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoginBucket(Base):
+    """A log-in token bucket (issue 19): one per account and client, one per client; the key is a digest."""
+
+    __tablename__ = "login_buckets"
+
+    # sha256 of what the bucket counts: neither emails nor addresses are kept.
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the bucket is full again, so the row means nothing and is deleted.
+    full_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
