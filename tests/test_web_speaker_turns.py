@@ -73,15 +73,19 @@ def test_search_filters_by_speaker_and_shows_it(site) -> None:  # type: ignore[n
     reports = run_stages(Archive(settings), ("index",))
     assert reports[0].failed == 0, reports[0].notes
     every = client.get("/api/search", query_string={"q": "forêt", "episode": episode}).get_json()
-    assert {(p["speaker"], p["position"]) for p in every["passages"]} == {("Speaker 2", 2), ("Speaker 1", 3)}
+    # Every hit names its passage's own speaker (search by meaning may add passages beyond the keyword ones).
+    hits = {p["position"]: p["speaker"] for p in every["passages"]}
+    assert {2, 3} <= set(hits) and all(hits[n] == TEXTS[n][0] for n in hits)
     only = client.get("/api/search", query_string={"q": "forêt", "episode": episode, "speaker": "Speaker 1"})
-    assert [(p["speaker"], p["position"]) for p in only.get_json()["passages"]] == [("Speaker 1", 3)]
+    mine = {p["position"]: p["speaker"] for p in only.get_json()["passages"]}
+    assert 3 in mine and set(mine.values()) == {"Speaker 1"} and not {1, 2} & set(mine)
     html = client.get("/search", query_string={"q": "boréale"}).get_data(as_text=True)
     assert "· Speaker 2</span>" in html
 
 
 def test_the_site_loads_no_speaker_model_code() -> None:
-    """Storing voices must not bring numpy or onnxruntime into the site's processes (bench/worker_memory.py)."""
-    code = "import sys, web; print(sorted(m for m in ('numpy', 'onnxruntime', 'faster_whisper') if m in sys.modules))"
+    """Speaker code must not bring onnxruntime or Whisper into the site's processes (bench/worker_memory.py)."""
+    names = "('onnxruntime', 'faster_whisper')"
+    code = f"import sys, web; print(sorted(m for m in {names} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "[]"
