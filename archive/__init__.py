@@ -1,1 +1,1 @@
-"""podarchive: settings, database, pipeline stages, search index and CLI."""
+"""podarchive's core: the database and every stage from a feed to a searchable page (docs/architecture.md)."""

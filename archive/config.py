@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from transcribe.options import EngineOptions
+
 ENV_PREFIX = "PODARCHIVE_"
-SECRET_FIELDS = frozenset({"meili_key", "secret_key"})
+SECRET_FIELDS = frozenset({"meili_key", "secret_key", "mcp_token"})
 
 
 class ConfigError(Exception):
@@ -39,23 +41,24 @@ class Settings:
     meili_key: str = ""
     meili_binary: str = ""
     index_prefix: str = "podarchive"
-    # Whisper: a faster-whisper model name, a local directory, or a packaged model.
-    model: str = "base"
-    device: str = "auto"
-    compute_type: str = "auto"
-    threads: int = 0
-    batch_size: int = 8
-    beam_size: int = 5
+    # Whisper: a faster-whisper model name, a local directory, or a packaged model. The
+    # engine's own defaults (transcribe.options) are the settings' defaults.
+    model: str = EngineOptions.model
+    device: str = EngineOptions.device
+    compute_type: str = EngineOptions.compute_type
+    threads: int = EngineOptions.threads
+    batch_size: int = EngineOptions.batch_size
+    beam_size: int = EngineOptions.beam_size
     # Transcription runs in child processes (or on Dask): a job may take
     # transcribe_timeout + transcribe_timeout_factor x audio seconds before it is killed.
     # Batched decoding: longest merged speech chunk, seconds (see docs/transcription.md).
-    chunk_seconds: int = 15
+    chunk_seconds: int = EngineOptions.chunk_seconds
     # Re-decode windows that look hallucinated (loops, text over silence); costs time.
-    rerun_suspect: bool = True
+    rerun_suspect: bool = EngineOptions.rerun_suspect
     # Batched decoding: a chunk detected as one of these languages is transcribed and
     # labelled in it rather than the episode's (French interviews with English answers);
     # empty keeps one language per episode.
-    switch_languages: frozenset[str] = frozenset({"en", "fr"})
+    switch_languages: frozenset[str] = frozenset(EngineOptions.switch_languages)
     transcribe_timeout: float = 60.0
     transcribe_timeout_factor: float = 3.0
     # Address-space cap (RLIMIT_AS) per local worker, MB; 0 = none.
@@ -83,6 +86,13 @@ class Settings:
     secret_key: str = ""
     site_language: str = ""
     site_title: str = "podarchive"
+    # The site's address as readers reach it (https://archive.example.org), for absolute
+    # links where no request names the host: the MCP server over stdio, and every answer
+    # when set. Empty: the request's own address, else http://host:port.
+    public_url: str = ""
+    # An editor's API token (`podarchive users token EMAIL`) for `podarchive mcp` over
+    # stdio: its write tools exist only with one.
+    mcp_token: str = ""
     # IANA zone for the dates the site shows (stored times stay UTC); the first
     # archive is a Quebec magazine, so a 22:00 EST episode is dated that day, not the next.
     timezone: str = "America/Toronto"
@@ -91,6 +101,11 @@ class Settings:
     def db_url(self) -> str:
         """The SQLAlchemy URL in force."""
         return self.database_url or f"sqlite:///{self.data_dir / 'podarchive.db'}"
+
+    @property
+    def site_url(self) -> str:
+        """The base of absolute links to the site, without a trailing slash."""
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
 
     @property
     def tzinfo(self) -> ZoneInfo:
@@ -206,6 +221,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     bad = sorted(c for c in settings.switch_languages if not re.fullmatch(r"[a-z]{2,3}", c.lower()))
     if bad:
         raise ConfigError(f"PODARCHIVE_SWITCH_LANGUAGES: {', '.join(bad)} not a language code such as fr or en")
+    if settings.public_url and not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", settings.public_url):
+        raise ConfigError(
+            f"PODARCHIVE_PUBLIC_URL: {settings.public_url!r} is not an http(s) address such as https://archive.example.org"
+        )
     # Whisper's codes are lower case; "FR" would silently never match.
     settings = dataclasses.replace(settings, switch_languages=frozenset(c.lower() for c in settings.switch_languages))
     try:

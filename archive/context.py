@@ -1,4 +1,4 @@
-"""The wiring one command needs: settings, database, search index, transcription engine."""
+"""The wiring one command or site process needs: settings, database, search index, fetch policies."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from functools import cached_property
 
 import feeds
 from archive.config import Settings
-from archive.db import Database
-from archive.meili import endpoint
 from archive.search import SearchIndex
-from transcribe.engine import Engine, EngineOptions
+from archive.search.server import endpoint
+from archive.store.database import Database
 
 
 class Archive:
@@ -31,21 +30,6 @@ class Archive:
     def search(self) -> SearchIndex:
         """The search index (starts the local Meilisearch if none is configured)."""
         return SearchIndex(endpoint(self.settings), self.settings.index_prefix)
-
-    @cached_property
-    def engine(self) -> Engine:
-        """The Whisper model, loaded once."""
-        s = self.settings
-        options = EngineOptions(
-            model=s.model,
-            device=s.device,
-            compute_type=s.compute_type,
-            threads=s.threads,
-            batch_size=s.batch_size,
-            beam_size=s.beam_size,
-            chunk_seconds=s.chunk_seconds,
-        )
-        return Engine(options, s.cache_dir)
 
     @cached_property
     def fetch_policy(self) -> feeds.FetchPolicy:

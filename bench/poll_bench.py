@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from archive import feed_store, store  # noqa: E402
+from archive import store  # noqa: E402
 from archive.config import load_settings  # noqa: E402
 from archive.context import Archive  # noqa: E402
-from archive.pipeline import poll_feeds  # noqa: E402
+from archive.ingest import poll_feeds  # noqa: E402
 
 
 def feed_body(n: int) -> bytes:
@@ -116,10 +116,10 @@ def main() -> None:
             archive = Archive(settings)
             with archive.db.session() as s:
                 for n in range(args.feeds):
-                    feed_store.add_feed(s, f"{base}/feed/{n}", None)
+                    store.add_feed(s, f"{base}/feed/{n}", None)
             for label in ("first poll (all 200, parse + store)", "second poll (90 % 304)"):
                 with archive.db.session() as s:
-                    feed_store.poll_soon(s)
+                    store.poll_soon(s)
                 peak.value = count.value = 0
                 started = time.perf_counter()
                 report = poll_feeds(archive)

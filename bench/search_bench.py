@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import meilisearch  # noqa: E402
 
 from archive.config import load_settings  # noqa: E402
-from archive.meili import LocalMeili  # noqa: E402
 from archive.search import BATCH, HL_POST, HL_PRE, Filters, Passage, SearchIndex, passage_document  # noqa: E402
-from archive.search_settings import PASSAGE_SETTINGS  # noqa: E402
+from archive.search.index_settings import PASSAGE_SETTINGS  # noqa: E402
+from archive.search.server import LocalMeili  # noqa: E402
 from tests.search_corpus import english_corpus, french_corpus  # noqa: E402
 
 QUERIES = [

@@ -140,12 +140,12 @@ def run_bare(audio: Path, args: argparse.Namespace) -> dict[str, object]:
 
 def run_pipeline(audio: Path, args: argparse.Namespace) -> dict[str, object]:
     """The same file as a stored episode through the transcribe stage (executor + store)."""
-    from archive import feed_store, store
+    from archive import store
     from archive.config import load_settings
     from archive.context import Archive
-    from archive.executor import LocalProcessExecutor, make_executor
-    from archive.pipeline import transcribe_episodes
-    from archive.schema import Episode
+    from archive.ingest import transcribe_episodes
+    from archive.ingest.executor import LocalProcessExecutor, make_executor
+    from archive.store.schema import Episode
 
     data = Path(args.workdir) / "data"
     settings = load_settings(
@@ -164,7 +164,7 @@ def run_pipeline(audio: Path, args: argparse.Namespace) -> dict[str, object]:
     settings.audio_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(audio, settings.audio_dir / "1.mp3")
     with archive.db.session() as s:
-        feed = feed_store.add_feed(s, "https://example.org/feed.xml", args.language)
+        feed = store.add_feed(s, "https://example.org/feed.xml", args.language)
         episode = Episode(feed_id=feed.id, guid="bench", title="bench")
         s.add(episode)
         s.flush()

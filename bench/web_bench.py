@@ -33,11 +33,14 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from archive import feed_store, pages, store  # noqa: E402
+from archive import (
+    public,
+    store,  # noqa: E402
+)
 from archive.config import load_settings  # noqa: E402
 from archive.context import Archive  # noqa: E402
-from archive.meili import LocalMeili  # noqa: E402
-from archive.pipeline import run_stages  # noqa: E402
+from archive.ingest import run_stages  # noqa: E402
+from archive.search.server import LocalMeili  # noqa: E402
 from tests.search_corpus import english_corpus, french_corpus  # noqa: E402
 from tests.web_corpus import FEED_URL, feed_xml  # noqa: E402
 from transcribe import Segment, Transcript, Word  # noqa: E402
@@ -94,8 +97,8 @@ def build(settings, passages: int) -> int:  # type: ignore[no-untyped-def]
     items = [{"title": f"Entrevue {i}", "guid": f"g{i}", "duration": "2:00:00"} for i in range(6)]
     archive = Archive(settings)
     with archive.db.session() as s:
-        feed = feed_store.add_feed(s, FEED_URL, "fr")
-        feed_store.record_feed_parsed(
+        feed = store.add_feed(s, FEED_URL, "fr")
+        store.record_feed_parsed(
             s,
             feed,
             parse_feed(feed_xml(items), FEED_URL),
@@ -104,7 +107,7 @@ def build(settings, passages: int) -> int:  # type: ignore[no-untyped-def]
             now=store.now(),
             poll_interval=timedelta(hours=1),
         )
-        ids = [c.id for c in pages.show_episodes(s, feed.id)]
+        ids = [c.id for c in public.show_episodes(s, feed.id)]
         for n, episode_id in enumerate(ids):
             episode = store.get_episode(s, episode_id)
             store.save_transcript(s, episode, interview(passages if n == 0 else 200, seed=n), seconds_taken=1.0)

@@ -54,7 +54,7 @@ def parse_feed(content: bytes, base_url: str) -> Feed:
     if not content or not content.strip():
         raise ParseError("empty document")
     # A stream, never a str or bytes: feedparser treats strings as URLs or file
-    # paths and would happily read local files (DESIGN.md threat list).
+    # paths and would happily read local files (tests/README.md, "URLs").
     parsed = feedparser.parse(
         io.BytesIO(content),
         # No content-location: feedparser would then "resolve" relative guids

@@ -19,7 +19,7 @@ import pytest
 
 from archive.config import Settings, load_settings
 from archive.context import Archive
-from archive.meili import Endpoint, LocalMeili
+from archive.search.server import Endpoint, LocalMeili
 from tests.loopback import Server, free_port, serve
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -111,7 +111,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Markers from what a test uses.
 
     - `db`: it opens a database, so the PostgreSQL pass runs it again;
-    - one xdist group for the tests on the demo site, ingested once on one worker;
+    - one xdist group for the tests on the demo site, ingested once (base model) on one
+      worker; they are `slow` too;
     - doctests are pure: the fast lane (`-m fast`) runs them.
     """
     for item in items:
@@ -120,6 +121,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.db)
         if "live_site" in fixtures:
             item.add_marker(pytest.mark.xdist_group("live_site"))
+            item.add_marker(pytest.mark.slow)
         if isinstance(item, pytest.DoctestItem):
             item.add_marker(pytest.mark.fast)
 
@@ -293,7 +295,7 @@ def session_settings(tmp_path_factory: pytest.TempPathFactory, meili: Endpoint) 
 @pytest.fixture(scope="session")
 def live_site(session_settings: Callable[..., Settings]) -> Iterator[LiveSite]:
     """The demo podcast (French and English speech) ingested with the base model, served on loopback."""
-    from archive.demo_server import serve_demo_feed
+    from archive.demo import serve_demo_feed
 
     settings = session_settings()
     with serve_demo_feed("127.0.0.1", 0) as feed_url:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from archive import accounts
 from archive.config import Settings
 from archive.context import Archive
+from archive.editorial import accounts
 from tests.web_corpus import build, transcript
 from transcribe import Segment, Transcript, Word
 

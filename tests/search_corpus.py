@@ -9,7 +9,7 @@ from xml.sax.saxutils import escape
 
 import feeds
 import transcribe
-from archive import feed_store, store
+from archive import store
 from archive.context import Archive
 from feeds.text import plain_text
 
@@ -74,8 +74,8 @@ def add_show(
     parsed = feeds.parse_feed(feed_xml(title, [(f"g-{t}", t, date) for t in episodes]), url)
     ids: dict[str, int] = {}
     with archive.db.session() as s:
-        feed = feed_store.add_feed(s, url, language)
-        feed_store.record_feed_parsed(
+        feed = store.add_feed(s, url, language)
+        store.record_feed_parsed(
             s, feed, parsed, etag=None, last_modified=None, now=store.now(), poll_interval=timedelta(minutes=15)
         )
         s.flush()

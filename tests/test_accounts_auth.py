@@ -8,8 +8,8 @@ import sys
 import pytest
 from argon2 import PasswordHasher
 
-from archive import accounts
 from archive.context import Archive
+from archive.editorial import accounts
 from tests.conftest import settings_env
 from tests.editor_site import PASSWORD, csrf_of, login, make_archive
 from web import create_app
@@ -252,7 +252,7 @@ def test_every_state_changing_route_refuses_missing_wrong_and_foreign_csrf_token
     own = csrf_of(mine.get("/editor/").get_data(as_text=True))
     assert foreign != own
     with Archive(ea.settings).db.session() as s:
-        from archive import editing
+        from archive.editorial import workflow as editing
 
         before = editing.working_copy(s, 1)
     for route in routes:

@@ -9,7 +9,7 @@ import pytest
 
 from archive import store
 from archive.context import Archive
-from archive.pipeline import index_episodes
+from archive.ingest import index_episodes
 from tests.conftest import copy_audio, serve_site
 from tests.editor_site import make_archive
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from archive import chapters, feed_store, store
+from archive import public, store
 from archive.context import Archive
-from archive.pipeline import download_episodes, poll_feeds
+from archive.ingest import download_episodes, fetch_due_chapters, poll_feeds
 from tests.loopback import Server, serve, static
 
 MP3 = (Path(__file__).parent.parent / "archive" / "demo" / "ask-not.mp3").read_bytes()
@@ -50,20 +50,20 @@ def poll(archive: Archive, server: Server, items: list[tuple[str, str, str | Non
     """Serve the feed, poll it now, and return episode ids by guid."""
     server.routes["/feed"] = static(200, feed(items))
     with archive.db.session() as s:
-        if not feed_store.list_feeds(s):
-            feed_store.add_feed(s, server.url("/feed"), "en")
-        feed_store.poll_soon(s)
+        if not store.list_feeds(s):
+            store.add_feed(s, server.url("/feed"), "en")
+        store.poll_soon(s)
     report = poll_feeds(archive)
     assert report.failed == 0, report.notes
     with archive.db.session() as s:
-        return {e.guid: e.id for e in feed_store.feed_episodes(s, feed_store.list_feeds(s)[0].id)}
+        return {e.guid: e.id for e in store.feed_episodes(s, store.list_feeds(s)[0].id)}
 
 
 def stored(archive: Archive, episode_id: int) -> tuple[list[tuple[float, str, str | None]], store.Episode]:
     with archive.db.session() as s:
         episode = store.get_episode(s, episode_id)
         assert episode is not None
-        return [(c.start, c.title, c.url) for c in chapters.episode_chapters(s, episode_id)], episode
+        return [(c.start, c.title, c.url) for c in public.episode_chapters(s, episode_id)], episode
 
 
 def test_chapters_are_fetched_once_and_never_tied_to_the_audio(archive: Archive, server: Server) -> None:
@@ -79,7 +79,9 @@ def test_chapters_are_fetched_once_and_never_tied_to_the_audio(archive: Archive,
     )
     report = download_episodes(archive)
     assert (report.done, report.failed) == (1, 1)
-    assert "chapters: 2 stored, 0 failed" in report.notes
+    # The chapters stage stores both files, the one whose audio failed too.
+    chapters = fetch_due_chapters(archive)
+    assert (chapters.done, chapters.failed) == (2, 0)
     expected = [
         (0.0, "<script>alert('chapter')</script>Kennedy", "https://example.org/jfk"),
         (12.5, "Fashion in the West", None),
@@ -94,6 +96,7 @@ def test_chapters_are_fetched_once_and_never_tied_to_the_audio(archive: Archive,
     # Stored chapters are not fetched again, neither by the next run nor by the next poll.
     poll(archive, server, [("a", server.url("/ep.mp3"), server.url("/a.json"))])
     download_episodes(archive)
+    assert fetch_due_chapters(archive).done == 0
     assert len(server.requests_to("/a.json")) == 1
 
 
@@ -104,16 +107,19 @@ def test_a_new_url_is_fetched_again_and_a_dropped_one_hides_the_chapters(archive
     server.routes["/v3.json"] = static(500, b"oops")
     [episode_id] = poll(archive, server, [("a", server.url("/ep.mp3"), server.url("/v1.json"))]).values()
     download_episodes(archive)
+    fetch_due_chapters(archive)
     assert len(stored(archive, episode_id)[0]) == 2
 
     poll(archive, server, [("a", server.url("/ep.mp3"), server.url("/v2.json"))])
     download_episodes(archive)
+    fetch_due_chapters(archive)
     rows, episode = stored(archive, episode_id)
     assert rows == [(3.0, "Re-cut", None)] and episode.chapters_fetched_url == server.url("/v2.json")
 
     # A broken new file keeps the chapters already shown and records why.
     poll(archive, server, [("a", server.url("/ep.mp3"), server.url("/v3.json"))])
     download_episodes(archive)
+    fetch_due_chapters(archive)
     rows, episode = stored(archive, episode_id)
     assert rows == [(3.0, "Re-cut", None)]
     assert episode.chapters_error and "500" in episode.chapters_error and episode.chapters_attempts == 1
@@ -157,19 +163,22 @@ def test_bad_chapters_files_are_errors_on_the_episode_only(
         url = "file:///etc/passwd"
     [episode_id] = poll(archive, server, [("a", server.url("/ep.mp3"), url)]).values()
     report = download_episodes(archive)
-    # The audio is stored and the stage counts no failure: a chapters file is not the episode.
-    assert (report.done, report.failed) == (1, 0) and "chapters: 0 stored, 1 failed" in report.notes
+    # The audio is stored and its stage counts no failure: a chapters file is not the episode.
+    assert (report.done, report.failed) == (1, 0)
+    chapters = fetch_due_chapters(archive)
+    assert (chapters.done, chapters.failed) == (0, 1)
     rows, episode = stored(archive, episode_id)
     assert rows == [] and episode.audio is not None
     assert episode.last_error is None and episode.attempts == 0
     assert episode.chapters_error and episode.chapters_error.startswith(error), episode.chapters_error
     assert episode.chapters_attempts == 1 and episode.chapters_next_try_at is not None
     # The operator sees it in `podarchive status`.
-    from archive.health import status
+    from archive.operations.status import status
 
     with archive.db.session() as s:
         assert status(s).failing_chapters == [(episode_id, episode.chapters_error)]
     # Backing off: the next run does not ask again straight away.
     seen = len(server.seen)
     download_episodes(archive)
+    fetch_due_chapters(archive)
     assert len(server.seen) == seen

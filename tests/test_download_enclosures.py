@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from archive import feed_store, store
+from archive import store
 from archive.config import Settings
 from archive.context import Archive
-from archive.pipeline import download_episodes, poll_feeds
+from archive.ingest import download_episodes, poll_feeds
 from tests.loopback import Handler, Server, static
 
 MP3 = (Path(__file__).parent.parent / "archive" / "demo" / "ask-not.mp3").read_bytes()  # 45 s
@@ -29,10 +29,10 @@ def feed(enclosure: str, duration: str = "0:45") -> bytes:
 def ingest_feed(archive: Archive, server: Server, enclosure: str, duration: str = "0:45") -> int:
     server.routes["/feed"] = static(200, feed(enclosure, duration))
     with archive.db.session() as s:
-        fid = feed_store.add_feed(s, server.url("/feed"), None).id
+        fid = store.add_feed(s, server.url("/feed"), None).id
     poll_feeds(archive)
     with archive.db.session() as s:
-        [episode] = feed_store.feed_episodes(s, fid)
+        [episode] = store.feed_episodes(s, fid)
         return episode.id
 
 

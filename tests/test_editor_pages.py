@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from archive import editing, suggestions, vocabulary
 from archive.context import Archive
+from archive.editorial import suggestions, vocabulary
+from archive.editorial import workflow as editing
 from tests.editor_site import csrf_of, login, make_archive
 from web import create_app
 

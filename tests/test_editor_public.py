@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from archive import editing, outbox, store
+from archive import store
 from archive.context import Archive
+from archive.editorial import workflow as editing
 from tests.editor_site import make_archive
 from web import create_app
 
@@ -54,7 +55,7 @@ def test_show_setting_keeps_machine_text_off_the_pages(site):
     ea, client = site
     eid, other = ea.ids["ep-1"], ea.ids["ep-2"]
     with Archive(ea.settings).db.session() as s:
-        outbox.set_feed_publishing(s, store.get_episode(s, eid).feed, False)
+        store.set_feed_publishing(s, store.get_episode(s, eid).feed_id, False)
         editing.publish(s, eid, None)
     assert "Natashquan" in _get(client, f"/episodes/{eid}").get_data(as_text=True)  # approved as is
     assert "Québec" not in _get(client, f"/episodes/{other}").get_data(as_text=True)
@@ -74,6 +75,6 @@ def test_outgoing_feed_offers_only_transcripts_readers_may_see(site):
         editing.unpublish(s, eid, None)
     assert linked() == {other}
     with Archive(ea.settings).db.session() as s:
-        outbox.set_feed_publishing(s, store.get_episode(s, eid).feed, False)
+        store.set_feed_publishing(s, store.get_episode(s, eid).feed_id, False)
         editing.publish(s, eid, None)
     assert linked() == {eid}

@@ -9,10 +9,11 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from archive import editing, find_replace, revisions
 from archive.context import Archive
-from archive.editing import EditConflict
-from archive.revisions import PassageSnap, WordSnap
+from archive.editorial import find_replace, revisions
+from archive.editorial import workflow as editing
+from archive.editorial.revisions import PassageSnap, WordSnap
+from archive.editorial.workflow import EditConflict
 from tests.editor_site import csrf_of, login, make_archive
 from web import create_app
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from archive import accounts, editing, outbox, review_queue, revisions, store
+from archive import public, store
 from archive.context import Archive
-from archive.pipeline import index_episodes
-from archive.schema import IndexOutbox
+from archive.editorial import accounts, review_queue, revisions
+from archive.editorial import workflow as editing
+from archive.ingest import index_episodes
+from archive.store.schema import IndexOutbox
 from tests.editor_site import make_archive
 from tests.web_corpus import build, transcript
 
@@ -19,7 +21,7 @@ def ea(make_settings):
 
 def _texts(archive, episode_id):
     with archive.db.session() as s:
-        return [p.text for p in outbox.public_passages(s, episode_id)]
+        return [p.text for p in public.public_passages(s, episode_id)]
 
 
 def _outbox(archive, episode_id):
@@ -131,7 +133,7 @@ def test_show_setting_hides_machine_text_but_not_published_text(ea):
     other = ea.ids["ep-2"]
     with archive.db.session() as s:
         feed = store.get_episode(s, eid).feed
-        outbox.set_feed_publishing(s, feed, False)
+        store.set_feed_publishing(s, feed.id, False)
     assert _texts(archive, eid) == [] and _texts(archive, other) == []
     with archive.db.session() as s:
         editing.publish(s, eid, None)  # approved as is
@@ -151,7 +153,7 @@ def test_queue_puts_risky_transcripts_first_and_drops_published_ones(make_settin
     )
     archive = Archive(settings)
     with archive.db.session() as s:
-        seg = editing.machine_transcript(s, ids["b"]).segments[0]
+        seg = store.newest_transcript(s, ids["b"], words=True).segments[0]
         seg.flags = "repeat"
         for w in seg.words[:2]:
             w.probability = 0.1

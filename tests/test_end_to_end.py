@@ -5,7 +5,7 @@ from __future__ import annotations
 import fcntl
 import re
 
-from archive import feed_store, outbox, store
+from archive import store
 from archive.context import Archive
 from tests.conftest import copy_audio, rss, run_cli
 from tests.loopback import free_port
@@ -39,16 +39,16 @@ def test_feed_to_searchable_pages(make_settings, http_root):
     assert "transcribe: 2 ok" in result.stdout
     archive = Archive(settings)
     with archive.db.session() as s:
-        feeds = {f.url: f for f in feed_store.list_feeds(s)}
+        feeds = {f.url: f for f in store.list_feeds(s)}
         assert feeds[dead].error_count == 1 and "FetchError" in (feeds[dead].last_error or "")
         assert feeds[dead].next_poll_at is not None
-        cards = {c.title: c for c in store.latest_episodes(s)}
+        cards = {c.title: c for c in store.episode_states(s)}
         assert cards["Ask not"].has_transcript and cards["Sintra"].has_transcript
         broken = cards["Broken"]
         assert not broken.has_transcript
         assert broken.error and "HTML" in broken.error and "not audio" in broken.error
         ask_not_id = cards["Ask not"].id
-        assert outbox.outbox_size(s) == 0
+        assert store.outbox_size(s) == 0
     # Nothing of the broken episode is indexed; the audio store holds no stray files.
     audio_files = sorted(p.name for p in settings.audio_dir.iterdir() if p.is_file())
     assert len(audio_files) == 2
@@ -76,7 +76,7 @@ def test_feed_to_searchable_pages(make_settings, http_root):
     # A second run finds nothing new and creates no duplicates.
     again = run_cli(settings, "ingest")
     with archive.db.session() as s:
-        assert len(store.latest_episodes(s)) == 3
+        assert len(store.episode_states(s)) == 3
     assert "transcribe: 0 ok" in again.stdout
 
 

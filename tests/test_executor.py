@@ -9,12 +9,17 @@ import sys
 import time
 from pathlib import Path
 
-from archive import feed_store, outbox, store
+import pytest
+from sqlalchemy import func, select
+
+from archive import store
 from archive.config import Settings
 from archive.context import Archive
-from archive.executor import LocalProcessExecutor, make_executor
-from archive.pipeline import run_stages, transcribe_episodes
+from archive.ingest import run_stages, transcribe_episodes
+from archive.ingest.executor import LocalProcessExecutor, make_executor
 from tests.conftest import copy_audio, rss, settings_env
+
+pytestmark = pytest.mark.slow
 
 
 def _archive_with(settings: Settings, root: Path, base: str, files: list[str]) -> Archive:
@@ -34,7 +39,7 @@ def _archive_with(settings: Settings, root: Path, base: str, files: list[str]) -
     (root / "feed.xml").write_text(rss("Isolation", items))
     archive = Archive(settings)
     with archive.db.session() as s:
-        feed_store.add_feed(s, f"{base}/feed.xml", "en")
+        store.add_feed(s, f"{base}/feed.xml", "en")
     reports = run_stages(archive, ("poll", "download"))
     assert all(r.failed == 0 for r in reports), [r.notes for r in reports]
     return archive
@@ -43,7 +48,7 @@ def _archive_with(settings: Settings, root: Path, base: str, files: list[str]) -
 def _states(archive: Archive) -> dict[str, tuple[bool, str | None, int]]:
     with archive.db.session() as s:
         return {
-            c.title: (c.has_transcript, c.error, s.get(store.Episode, c.id).attempts) for c in store.latest_episodes(s)
+            c.title: (c.has_transcript, c.error, s.get(store.Episode, c.id).attempts) for c in store.episode_states(s)
         }
 
 
@@ -85,7 +90,7 @@ def test_killed_worker_fails_one_episode_and_the_batch_goes_on(make_settings, ht
     killed = states["entretien-montagne.mp3"]
     assert killed[0] is False and killed[2] == 1 and "worker process died" in (killed[1] or "")
     with archive.db.session() as s:
-        ep = next(e for e in s.scalars(store.select(store.Episode)) if e.title == "entretien-montagne.mp3")
+        ep = next(e for e in s.scalars(select(store.Episode)) if e.title == "entretien-montagne.mp3")
         assert ep.error_stage == "transcribe" and ep.next_try_at is not None and ep.next_try_at > store.now()
 
 
@@ -194,8 +199,8 @@ def test_kill_9_of_the_ingest_leaves_no_partial_transcript(make_settings, http_r
 
     with archive.db.session() as s:
         counts = store.episode_counts(s)
-        transcripts = s.scalar(store.select(store.func.count(store.Transcript.id)))
-        assert outbox.outbox_size(s) == transcripts  # poll queued none; a transcript brings one
+        transcripts = s.scalar(select(func.count(store.Transcript.id)))
+        assert store.outbox_size(s) == transcripts  # poll queued none; a transcript brings one
     # Either the whole transcript with its outbox row, or nothing (killed before the commit).
     assert counts["transcribed"] == transcripts in (0, 1)
     # The worker died with its parent (PR_SET_PDEATHSIG) rather than decoding on alone.

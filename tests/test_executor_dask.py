@@ -5,11 +5,13 @@ from __future__ import annotations
 import distributed  # noqa: E402,F401  (installed by ./dev test: the dask extra)
 import pytest
 
-from archive import feed_store, store
+from archive import store
 from archive.context import Archive
-from archive.executor import DaskExecutor, make_executor
-from archive.pipeline import run_stages, transcribe_episodes
+from archive.ingest import run_stages, transcribe_episodes
+from archive.ingest.executor import DaskExecutor, make_executor
 from tests.conftest import copy_audio, rss
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +39,7 @@ def test_dask_workers_transcribe_and_only_the_ingest_writes(make_settings, http_
     settings = make_settings(dask_scheduler=cluster.scheduler_address)
     archive = Archive(settings)
     with archive.db.session() as s:
-        feed_store.add_feed(s, f"{base}/feed.xml", "en")
+        store.add_feed(s, f"{base}/feed.xml", "en")
     assert all(r.failed == 0 for r in run_stages(archive, ("poll", "download")))
 
     executor = make_executor(settings)
@@ -52,9 +54,9 @@ def test_dask_workers_transcribe_and_only_the_ingest_writes(make_settings, http_
     assert (report.done, report.failed) == (3, 0), report.notes
     assert len(held) == 2 and sum(held.values()) >= 1 and max(held.values()) == 1
     with archive.db.session() as s:
-        cards = {c.title: c for c in store.latest_episodes(s)}
+        cards = {c.title: c for c in store.episode_states(s)}
         assert all(cards[f].has_transcript for f in files)
-        t = store.current_transcript(s, cards["jfk.flac"].id)
+        t = store.newest_transcript(s, cards["jfk.flac"].id)
         assert t is not None and t.origin == "asr" and t.model == "tiny.en"
         assert "ask not what your country" in " ".join(seg.text.lower() for seg in t.segments).replace(",", "")
 
@@ -69,16 +71,16 @@ def test_dask_job_over_its_deadline_is_marked_for_retry(make_settings, http_root
     )
     archive = Archive(settings)
     with archive.db.session() as s:
-        feed_store.add_feed(s, f"{base}/feed.xml", "en")
+        store.add_feed(s, f"{base}/feed.xml", "en")
     assert all(r.failed == 0 for r in run_stages(archive, ("poll", "download")))
     report = transcribe_episodes(archive)
     assert (report.done, report.failed) == (0, 1)
     with archive.db.session() as s:
-        (card,) = store.latest_episodes(s)
+        (card,) = store.episode_states(s)
         assert not card.has_transcript and "hung" in (card.error or "")
 
 
 def _engines_loaded() -> int:
-    from archive import executor
+    from archive.ingest import workers
 
-    return len(executor._engines)
+    return len(workers._engines)

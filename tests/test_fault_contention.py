@@ -16,15 +16,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from archive import feed_store
+from archive import store
 from archive.config import Settings
 from archive.context import Archive
-from archive.pipeline import index_episodes
+from archive.ingest import index_episodes
 from tests.conftest import settings_env
 from tests.editor_site import csrf_of, make_archive
 from tests.search_corpus import add_show
 
-pytestmark = pytest.mark.sqlite_only
+pytestmark = [pytest.mark.sqlite_only, pytest.mark.slow]
 
 SECONDS = 20
 WRITER = """
@@ -77,7 +77,7 @@ def test_writers_and_the_site_never_show_database_is_locked(make_settings: Calla
                 writes["thread"] += 1
                 # Read, then write in the same session: the pattern that upgrades a read lock.
                 with archive.db.session() as s:
-                    feeds = feed_store.list_feeds(s)
+                    feeds = store.list_feeds(s)
                     feeds[i % len(feeds)].title = f"Renamed by {n} at {i}"
                 writes["rename"] += 1
             except Exception as exc:  # noqa: BLE001 - every failure is the finding

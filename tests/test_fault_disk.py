@@ -15,11 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
-from archive import feed_store, store
+from archive import store
 from archive.config import Settings
 from archive.context import Archive
-from archive.pipeline import run_stages
+from archive.ingest import run_stages
 from tests.conftest import AUDIO, copy_audio, rss, settings_env
 
 pytestmark = pytest.mark.sqlite_only
@@ -67,9 +68,7 @@ def _feed(root: Path, base: str, files: list[str]) -> None:
 
 def _episodes(archive: Archive) -> dict[str, tuple[str | None, str | None]]:
     with archive.db.session() as s:
-        return {
-            e.title: (e.audio.path if e.audio else None, e.last_error) for e in s.scalars(store.select(store.Episode))
-        }
+        return {e.title: (e.audio.path if e.audio else None, e.last_error) for e in s.scalars(select(store.Episode))}
 
 
 def test_download_past_the_file_size_limit_fails_that_episode_cleanly(
@@ -80,7 +79,7 @@ def test_download_past_the_file_size_limit_fails_that_episode_cleanly(
     settings = make_settings()
     archive = Archive(settings)
     with archive.db.session() as s:
-        feed_store.add_feed(s, f"{base}/feed.xml", "en")
+        store.add_feed(s, f"{base}/feed.xml", "en")
     run_stages(archive, ("poll",))
     # Room for the database to grow and for the 121 kB MP3, not for the 1.1 MB FLAC.
     limit = max(p.stat().st_size for p in settings.data_dir.glob("podarchive.db*")) + 400_000
@@ -99,7 +98,7 @@ def test_download_past_the_file_size_limit_fails_that_episode_cleanly(
 
     # Space again: the next run downloads it whole.
     with archive.db.session() as s:
-        for e in s.scalars(store.select(store.Episode)):
+        for e in s.scalars(select(store.Episode)):
             e.next_try_at = None
     [report] = run_stages(archive, ("download",))
     assert (report.done, report.failed) == (1, 0)
@@ -123,8 +122,8 @@ def test_database_write_past_the_file_size_limit_is_clean(
     settings = make_settings()
     archive = Archive(settings)
     with archive.db.session() as s:
-        feed_store.add_feed(s, f"{base}/small.xml", None)
-        feed_store.add_feed(s, f"{base}/big.xml", None)
+        store.add_feed(s, f"{base}/small.xml", None)
+        store.add_feed(s, f"{base}/big.xml", None)
     size = (settings.data_dir / "podarchive.db").stat().st_size
     wal = settings.data_dir / "podarchive.db-wal"
     limit = max(size, wal.stat().st_size if wal.exists() else 0) + 150_000
@@ -135,21 +134,21 @@ def test_database_write_past_the_file_size_limit_is_clean(
     assert child.returncode == 1 and "poll: 1 ok, 1 failed" in child.stdout, child.stdout + child.stderr[-3000:]
     assert "400 new" not in child.stderr  # the rolled-back transaction claims nothing
     with archive.db.session() as s:
-        errors = {f.url.rsplit("/", 1)[1]: f.last_error or "" for f in feed_store.list_feeds(s)}
+        errors = {f.url.rsplit("/", 1)[1]: f.last_error or "" for f in store.list_feeds(s)}
     assert "disk I/O error" in errors["big.xml"] or "full" in errors["big.xml"], errors
     assert _integrity(settings) == "ok"
     with archive.db.session() as s:
-        counts = {f.url.rsplit("/", 1)[1]: len(feed_store.feed_episodes(s, f.id)) for f in feed_store.list_feeds(s)}
+        counts = {f.url.rsplit("/", 1)[1]: len(store.feed_episodes(s, f.id)) for f in store.list_feeds(s)}
     # All or nothing per feed: the big feed's episodes are either all stored or none.
     assert counts["big.xml"] in (0, 400), counts
 
     # Without the limit the next run stores everything.
     with archive.db.session() as s:
-        for f in feed_store.list_feeds(s):
+        for f in store.list_feeds(s):
             f.next_poll_at = None
     run_stages(archive, ("poll",))
     with archive.db.session() as s:
-        counts = {f.url.rsplit("/", 1)[1]: len(feed_store.feed_episodes(s, f.id)) for f in feed_store.list_feeds(s)}
+        counts = {f.url.rsplit("/", 1)[1]: len(store.feed_episodes(s, f.id)) for f in store.list_feeds(s)}
     assert counts == {"small.xml": 1, "big.xml": 400}
     assert _integrity(settings) == "ok"
 
@@ -167,7 +166,7 @@ def test_audio_store_on_a_full_tmpfs(make_settings: Callable[..., Settings], htt
         _feed(root, base, ["jfk.flac", "rugissement-du-tigre.mp3"])
         archive = Archive(settings)
         with archive.db.session() as s:
-            feed_store.add_feed(s, f"{base}/feed.xml", "en")
+            store.add_feed(s, f"{base}/feed.xml", "en")
         reports = {r.stage: r for r in run_stages(archive, ("poll", "download"))}
         assert (reports["download"].done, reports["download"].failed) == (1, 1)
         path, error = _episodes(archive)["jfk.flac"]

@@ -13,34 +13,36 @@ from pathlib import Path
 
 import pytest
 
-from archive import outbox, store
+from archive import public, store
 from archive.config import Settings, load_settings
 from archive.context import Archive
-from archive.meili import Endpoint, LocalMeili
-from archive.pipeline import index_episodes, run_stages
+from archive.ingest import index_episodes, run_stages
+from archive.search.server import Endpoint, LocalMeili
 from tests.faultproxy import fault_proxy
 from tests.search_corpus import add_show, english_corpus
+
+pytestmark = pytest.mark.slow
 
 
 def expected_ids(archive: Archive) -> set[str]:
     """Passage ids the database says the index should hold."""
     with archive.db.session() as s:
         return {
-            f"e{p.episode_id}-{p.position}" for eid in outbox.all_episode_ids(s) for p in outbox.public_passages(s, eid)
+            f"e{p.episode_id}-{p.position}" for eid in store.all_episode_ids(s) for p in public.public_passages(s, eid)
         }
 
 
 def make_due(archive: Archive) -> None:
     """Let queued index work run now despite its backoff."""
     with archive.db.session() as s:
-        for rows in outbox.pending_index_work(s, store.now() + timedelta(days=30)).values():
+        for rows in store.pending_index_work(s, store.now() + timedelta(days=30)).values():
             for row in rows:
                 row.next_try_at = None
 
 
 def queued(archive: Archive) -> list[store.IndexOutbox]:
     with archive.db.session() as s:
-        rows = [r for rows in outbox.pending_index_work(s, store.now() + timedelta(days=30)).values() for r in rows]
+        rows = [r for rows in store.pending_index_work(s, store.now() + timedelta(days=30)).values() for r in rows]
         s.expunge_all()
         return rows
 
@@ -62,7 +64,7 @@ def test_fault_then_recovery_index_matches_database(
         rows = queued(archive)
         assert len(rows) == 2 and all(r.attempts == 1 and r.last_error for r in rows), rows
         with archive.db.session() as s:
-            assert store.current_transcript(s, ids["Un"]) is not None
+            assert store.newest_transcript(s, ids["Un"]) is not None
         # One failed request ends the run (the client's 15 s timeout for a stalled server).
         assert took < 40, took
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from archive import outbox, store
+from archive import store
 from archive.context import Archive
 from tests.conftest import run_cli
 from tests.search_corpus import add_show
@@ -16,8 +16,8 @@ def test_feeds_set_changes_settings_and_queues_index_work(make_settings):
     ids = add_show(archive, "Le Magazine", {"Un": ["le tigre rugit"], "Deux": ["le lion dort"]}, language="fr")
     with archive.db.session() as s:
         feed_id = s.get(store.Episode, ids["Un"]).feed_id
-        for rows in outbox.pending_index_work(s, store.now() + timedelta(days=1)).values():
-            outbox.complete_index_work(s, rows)
+        for rows in store.pending_index_work(s, store.now() + timedelta(days=1)).values():
+            store.complete_index_work(s, rows)
 
     out = run_cli(
         settings, "feeds", "set", str(feed_id), "--language", "EN", "--no-publish-transcripts", "--prefer-asr"
@@ -31,7 +31,7 @@ def test_feeds_set_changes_settings_and_queues_index_work(make_settings):
     with archive.db.session() as s:
         feed = s.get(store.Feed, feed_id)
         assert (feed.language, feed.publish_transcripts, feed.prefer_asr) == ("en", False, True)
-        assert sorted(outbox.pending_index_work(s, store.now())) == sorted(ids.values())
+        assert sorted(store.pending_index_work(s, store.now())) == sorted(ids.values())
 
     out = run_cli(settings, "feeds", "set", str(feed_id), "--language", "en", "--no-publish-transcripts")
     assert out.returncode == 0 and out.stdout == f"feed {feed_id}: nothing changed\n"

@@ -157,7 +157,7 @@ def test_soundcloud_next_page_and_tracking_prefix() -> None:
         "http://feeds.soundcloud.com/stream/2036513796-infoq-channel-facilitating-software-"
         "architecture-with-andrew-harmel-law.mp3"
     )
-    # The channel claims English; DESIGN.md: a hint only.
+    # The channel claims English: the channel's language is a hint only.
     assert load("soundcloud_dia_radio_fr_basque.rss").language == "en"
 
 

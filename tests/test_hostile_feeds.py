@@ -11,10 +11,10 @@ from collections.abc import Callable
 import feedparser.api
 import pytest
 
-from archive import feed_store, store
+from archive import store
 from archive.config import Settings
 from archive.context import Archive
-from archive.pipeline import poll_feeds
+from archive.ingest import poll_feeds
 from feeds import ParseError
 from feeds.parse import parse_feed
 from tests.loopback import Handler, serve, static
@@ -161,13 +161,13 @@ def test_16mb_feed_with_40k_items_through_the_poll_stage(make_settings: Callable
         server.routes["/big"] = static(200, content, Content_Type="application/rss+xml")
         server.routes["/small"] = static(200, _big_feed(2), Content_Type="application/rss+xml")
         with archive.db.session() as s:
-            big = feed_store.add_feed(s, server.url("/big"), None).id
-            small = feed_store.add_feed(s, server.url("/small"), None).id
+            big = store.add_feed(s, server.url("/big"), None).id
+            small = store.add_feed(s, server.url("/small"), None).id
         report = poll_feeds(archive)
     # The run finishes and the other feed of the batch is stored either way.
     with archive.db.session() as s:
-        assert len(feed_store.feed_episodes(s, small)) == 2
-        stored = len(feed_store.feed_episodes(s, big))
+        assert len(store.feed_episodes(s, small)) == 2
+        stored = len(store.feed_episodes(s, big))
         error = s.get(store.Feed, big).last_error
     if cap_mb == 8:
         assert (report.done, report.failed) == (1, 1)
@@ -186,12 +186,12 @@ def test_hostile_feed_through_the_poll_stage_stores_no_file_content(make_setting
     with serve() as server:
         server.routes["/xxe"] = _served_twice
         with archive.db.session() as s:
-            fid = feed_store.add_feed(s, server.url("/xxe"), None).id
+            fid = store.add_feed(s, server.url("/xxe"), None).id
         poll_feeds(archive)
     db_bytes = b"".join(p.read_bytes() for p in archive.settings.data_dir.glob("podarchive.db*"))
     assert b"root:x:0:0" not in db_bytes
     with archive.db.session() as s:
-        assert all("root:" not in e.title for e in feed_store.feed_episodes(s, fid))
+        assert all("root:" not in e.title for e in store.feed_episodes(s, fid))
 
 
 def test_overlong_fields_are_stored_without_failing_the_feed(make_settings: Callable[..., Settings]) -> None:
@@ -208,14 +208,14 @@ def test_overlong_fields_are_stored_without_failing_the_feed(make_settings: Call
     with serve() as server:
         server.routes["/long"] = static(200, doc)
         with archive.db.session() as s:
-            fid = feed_store.add_feed(s, server.url("/long"), None).id
+            fid = store.add_feed(s, server.url("/long"), None).id
         assert poll_feeds(archive).failed == 0
         assert poll_feeds(archive, fid).failed == 0  # polled again: nothing changes, nothing duplicates
         with archive.db.session() as s:
             s.get(store.Feed, fid).next_poll_at = None
         assert poll_feeds(archive).failed == 0
     with archive.db.session() as s:
-        episodes = feed_store.feed_episodes(s, fid)
+        episodes = store.feed_episodes(s, fid)
         # Two guids that share their first 10,000 characters stay two episodes.
         assert sorted(e.title[:5] for e in episodes) == ["Other", "Plain", "TTTTT"]
         assert len({e.guid for e in episodes}) == 3 and all(len(e.guid) <= 2048 for e in episodes)

@@ -7,10 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from archive import feed_store, store
+from sqlalchemy import select
+
+from archive import store
 from archive.config import Settings
 from archive.context import Archive
-from archive.pipeline import download_episodes, poll_feeds
+from archive.ingest import download_episodes, poll_feeds
 from tests.loopback import serve, static
 from web import create_app
 
@@ -84,13 +86,13 @@ def test_names_from_the_feed_and_the_server_never_leave_the_audio_store(
             ).encode(),
         )
         with archive.db.session() as s:
-            feed_store.add_feed(s, server.url("/feed"), None)
-            feed_store.add_feed(s, server.url("/nul-feed"), None)
+            store.add_feed(s, server.url("/feed"), None)
+            store.add_feed(s, server.url("/nul-feed"), None)
         poll_feeds(archive)
         report = download_episodes(archive)
 
     with archive.db.session() as s:
-        episodes = list(s.scalars(store.select(store.Episode)))
+        episodes = list(s.scalars(select(store.Episode)))
         stored = {e.id: e.audio.path for e in episodes if e.audio is not None}
     assert len(episodes) == len(HOSTILE_NAMES) + 1 and report.failed == 0  # + the NUL feed's one
     assert len(stored) == report.done == len(episodes)

@@ -6,10 +6,10 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from archive import feed_store, store
+from archive import store
 from archive.config import Settings
 from archive.context import Archive
-from archive.pipeline import run_stages
+from archive.ingest import run_stages
 from tests.conftest import copy_audio
 
 HOSTILE = {
@@ -40,12 +40,12 @@ def test_oversized_and_nul_fields_of_a_publisher_transcript_are_stored(
 </channel></rss>""")
     archive = Archive(make_settings())
     with archive.db.session() as s:
-        feed_store.add_feed(s, f"{base}/feed.xml", "en")
+        store.add_feed(s, f"{base}/feed.xml", "en")
     reports = run_stages(archive, ("poll", "download", "transcribe", "index"))
     assert all(r.failed == 0 for r in reports), [(r.stage, r.notes) for r in reports]
     with archive.db.session() as s:
-        [card] = store.latest_episodes(s)
-        transcript = store.current_transcript(s, card.id)
+        [card] = store.episode_states(s)
+        transcript = store.newest_transcript(s, card.id)
         assert transcript is not None and transcript.origin == "publisher"
         texts = [seg.text for seg in transcript.segments]
     assert not any("\x00" in t for t in texts) and texts[0].startswith("Ask not")

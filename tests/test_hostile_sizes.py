@@ -10,11 +10,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import pytest
+from sqlalchemy import select
 
-from archive import feed_store, store
+from archive import store
 from archive.config import Settings
 from archive.context import Archive
-from archive.pipeline import download_episodes, poll_feeds
+from archive.ingest import download_episodes, poll_feeds
 from feeds import FetchError, FetchPolicy, TooLarge, download, fetch
 
 Behaviour = Callable[[socket.socket], None]
@@ -210,12 +211,12 @@ def test_stages_record_the_errors_and_finish(
 </channel></rss>""".encode()
     feed_server = raw(lambda c: c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(feed) + feed))
     with archive.db.session() as s:
-        feed_store.add_feed(s, silent.url, None)
-        feed_store.add_feed(s, feed_server.url, None)
+        store.add_feed(s, silent.url, None)
+        store.add_feed(s, feed_server.url, None)
     report = poll_feeds(archive)
     assert (report.done, report.failed) == (1, 1)
     with archive.db.session() as s:
-        errors = [f.last_error or "" for f in feed_store.list_feeds(s)]
+        errors = [f.last_error or "" for f in store.list_feeds(s)]
     assert "timeout" in errors[0].lower(), errors
     # The trickling enclosure would take 250 s; the download deadline is shortened to 2 s here.
     archive.download_policy  # noqa: B018 - build, then tighten the deadline the setting allows in minutes
@@ -223,7 +224,7 @@ def test_stages_record_the_errors_and_finish(
     report = download_episodes(archive)
     assert (report.done, report.failed) == (0, 2)
     with archive.db.session() as s:
-        errors = {e.title: e.last_error or "" for e in s.scalars(store.select(store.Episode))}
+        errors = {e.title: e.last_error or "" for e in s.scalars(select(store.Episode))}
     # fetch_timeout (2 s) is shorter than the 2.5 s gaps: the read timeout or the deadline ends it.
     assert "1048576" in errors["bomb"] and ("timed out" in errors["trickle"] or "deadline" in errors["trickle"]), errors
     assert not list((settings.audio_dir / ".partial").glob("*.part")) or all(

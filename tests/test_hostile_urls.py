@@ -11,11 +11,12 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from archive import feed_store, store
+from archive import store
 from archive.config import Settings
 from archive.context import Archive
-from archive.pipeline import download_episodes, poll_feeds
+from archive.ingest import download_episodes, poll_feeds
 from feeds import BlockedURL, FetchError, FetchPolicy, fetch
 from tests.loopback import Server, serve, static
 
@@ -230,8 +231,8 @@ def test_rebinding_through_a_redirect_and_the_download_stage(
     )
     public.routes["/ep.mp3"] = static(302, Location=f"http://rebind.test:{port}/secret")
     with archive.db.session() as s:
-        feed_store.add_feed(s, by_name(public, "/feed"), None)
-        feed_store.add_feed(s, f"http://127.0.0.1:{port}/secret", None)
+        store.add_feed(s, by_name(public, "/feed"), None)
+        store.add_feed(s, f"http://127.0.0.1:{port}/secret", None)
     assert poll_feeds(archive).failed == 1
     resolver = Resolver("rebind.test", [[PUBLIC_IP], ["127.0.0.1"]])
     monkeypatch.setattr(socket, "getaddrinfo", resolver)
@@ -239,5 +240,5 @@ def test_rebinding_through_a_redirect_and_the_download_stage(
     assert (report.done, report.failed) == (0, 3)
     assert internal.seen == []
     with archive.db.session() as s:
-        errors = {e.title: e.last_error or "" for e in s.scalars(store.select(store.Episode))}
+        errors = {e.title: e.last_error or "" for e in s.scalars(select(store.Episode))}
     assert "non-public" in errors["B"] and "scheme" in errors["C"], errors

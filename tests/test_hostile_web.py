@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from archive import editing
 from archive.config import Settings
 from archive.context import Archive
+from archive.editorial import workflow as editing
 from tests.editor_site import csrf_of, login, make_archive
 from tests.test_accounts_auth import _post_routes
 from web import create_app

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from alembic import command
 from sqlalchemy import inspect, text
 
-from archive import chapters, store
+from archive import public, store
 from archive.config import Settings
 from archive.context import Archive
-from archive.db import _alembic_config
+from archive.store.database import _alembic_config
 from feeds import Chapter
 from tests.web_corpus import build, transcript
 
@@ -29,7 +29,7 @@ def test_downgrade_and_upgrade_keep_every_other_row(make_settings: Callable[...,
     with archive.db.session() as s:
         episode = store.get_episode(s, ids["a"])
         assert episode is not None
-        chapters.save_chapters(s, episode, "https://cdn.example/c.json", (Chapter(0.0, "Intro", None, None),))
+        store.save_chapters(s, episode, "https://cdn.example/c.json", (Chapter(0.0, "Intro", None, None),))
 
     _migrate(archive, "0007", up=False)
     # On SQLite a batch copy of `episodes` would have cascaded deletes into its children.
@@ -44,5 +44,5 @@ def test_downgrade_and_upgrade_keep_every_other_row(make_settings: Callable[...,
     with archive.db.session() as s:
         episode = store.get_episode(s, ids["a"])
         assert episode is not None and episode.chapters_attempts == 0 and episode.chapters_url is None
-        assert store.current_transcript(s, ids["a"]) is not None
-        assert chapters.episode_chapters(s, ids["a"]) == []
+        assert store.newest_transcript(s, ids["a"]) is not None
+        assert public.episode_chapters(s, ids["a"]) == []

@@ -8,6 +8,8 @@ from tests.conftest import copy_audio, rss, run_cli
 from tests.loopback import free_port
 from web import create_app
 
+pytestmark = pytest.mark.slow
+
 
 def dead_url() -> str:
     """A URL on a loopback port where nothing listens."""
@@ -109,7 +111,7 @@ def test_retention_drops_old_audio_keeps_transcript(make_settings, http_root):
     from sqlalchemy import update
 
     from archive.context import Archive
-    from archive.schema import AudioFile, Segment, Transcript, utcnow
+    from archive.store.schema import AudioFile, Segment, Transcript, utcnow
 
     root, base = http_root
     copy_audio("jfk.flac", root)
@@ -193,7 +195,7 @@ def test_prune_drops_abandoned_partial_downloads(make_settings, http_root):
     from sqlalchemy import update
 
     from archive.context import Archive
-    from archive.schema import Episode
+    from archive.store.schema import Episode
 
     root, base = http_root
     items = [{"title": f"E{i}", "guid": f"g{i}", "url": f"{base}/e{i}.mp3"} for i in range(3)]

@@ -7,9 +7,10 @@ from email.utils import format_datetime
 
 import pytest
 
-from archive import feed_store, store
+from archive import store
 from archive.context import Archive
-from archive.pipeline import poll_feeds
+from archive.ingest import poll_feeds
+from archive.store.retry import BACKOFF_CAP
 from tests.conftest import rss, run_cli
 from tests.loopback import Handler, Server, static
 
@@ -24,17 +25,17 @@ def feed_xml(base: str, title: str = "Show", language: str = "en") -> bytes:
 
 def add(archive: Archive, url: str, language: str | None = None) -> int:
     with archive.db.session() as s:
-        return feed_store.add_feed(s, url, language).id
+        return store.add_feed(s, url, language).id
 
 
-def health(archive: Archive, feed_id: int) -> feed_store.FeedHealth:
+def health(archive: Archive, feed_id: int) -> store.FeedHealth:
     with archive.db.session() as s:
-        return next(h for h in feed_store.feed_health(s) if h.id == feed_id)
+        return next(h for h in store.feed_health(s) if h.id == feed_id)
 
 
 def poll_again(archive: Archive) -> None:
     with archive.db.session() as s:
-        feed_store.poll_soon(s)
+        store.poll_soon(s)
     poll_feeds(archive)
 
 
@@ -62,7 +63,7 @@ def test_conditional_get_sends_validators_and_304_keeps_them(server: Server, arc
         assert (feed.etag, feed.last_modified) == (ETAG, LAST_MODIFIED)
         # The 304's empty body was never parsed (parsing it would be an error).
         assert feed.error_count == 0 and feed.last_error is None
-        assert len(feed_store.feed_episodes(s, fid)) == 1
+        assert len(store.feed_episodes(s, fid)) == 1
     h = health(archive, fid)
     assert h.last_success_at is not None and h.next_poll_at is not None
     assert h.next_poll_at - h.last_success_at == timedelta(minutes=15)
@@ -95,7 +96,7 @@ def test_gone_feed_is_flagged_and_never_polled_again(server: Server, archive: Ar
     report = poll_feeds(archive)
     assert report.failed == 1
     h = health(archive, fid)
-    assert h.status == feed_store.FEED_GONE and h.next_poll_at is None and "410" in (h.last_error or "")
+    assert h.status == store.FEED_GONE and h.next_poll_at is None and "410" in (h.last_error or "")
     poll_again(archive)
     poll_again(archive)
     assert len(server.requests_to("/feed")) == 1
@@ -141,7 +142,7 @@ def test_other_failures_back_off_exponentially_with_jitter(server: Server, archi
         assert 0.79 * nominal <= minutes <= 1.21 * nominal, delays
     # The cap holds even for a feed that has failed for weeks.
     now = datetime.now(UTC)
-    assert all(store.backoff(n, now) - now <= store.BACKOFF_CAP for n in (10, 20, 200))
+    assert all(store.backoff(n, now) - now <= BACKOFF_CAP for n in (10, 20, 200))
     out = run_cli(archive.settings, "feeds", "list")
     assert "FAILING x3" in out.stdout and "last error: FetchError: HTTP 500" in out.stdout
 
@@ -154,7 +155,7 @@ def test_a_success_clears_the_error_health(server: Server, archive: Archive) -> 
     server.routes["/feed"] = static(200, feed_xml(server.base))
     poll_again(archive)
     h = health(archive, fid)
-    assert (h.error_count, h.last_error, h.status) == (0, None, feed_store.FEED_ACTIVE)
+    assert (h.error_count, h.last_error, h.status) == (0, None, store.FEED_ACTIVE)
     out = run_cli(archive.settings, "feeds", "list")
     assert " ok | last success" in out.stdout and "1 episodes" in out.stdout
 
@@ -167,7 +168,7 @@ def test_feed_language_setting_wins_over_channel_hint(server: Server, archive: A
     with archive.db.session() as s:
         feed = s.get(store.Feed, fid)
         assert (feed.language, feed.language_hint) == ("fr", "en")
-        episode = feed_store.feed_episodes(s, fid)[0]
+        episode = store.feed_episodes(s, fid)[0]
         # What the transcribe stage passes to Whisper.
         assert (episode.language or episode.feed.language) == "fr"
     out = run_cli(archive.settings, "feeds", "list")

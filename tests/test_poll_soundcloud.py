@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from archive import feed_store, store
+from archive import store
 from archive.config import Settings
 from archive.context import Archive
-from archive.pipeline import poll_feeds
+from archive.ingest import poll_feeds
 from tests.loopback import serve, static
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
@@ -41,12 +41,12 @@ def test_first_import_follows_next_pages_up_to_the_limit(make_settings: Callable
         server.routes["/p3"] = static(200, page(3, server.url("/p4")))
         server.routes["/p4"] = static(200, page(4, None))
         with archive.db.session() as s:
-            fid = feed_store.add_feed(s, url, "fr").id
+            fid = store.add_feed(s, url, "fr").id
         report = poll_feeds(archive)
         assert (report.done, report.failed) == (1, 0)
         assert [len(server.requests_to(p)) for p in ("/p2", "/p3", "/p4")] == [1, 1, 0]
         with archive.db.session() as s:
-            episodes = feed_store.feed_episodes(s, fid)
+            episodes = store.feed_episodes(s, fid)
             guids = {e.guid for e in episodes}
             feed = s.get(store.Feed, fid)
             assert feed.url == url and feed.title  # the first page names the feed
@@ -59,11 +59,11 @@ def test_first_import_follows_next_pages_up_to_the_limit(make_settings: Callable
 
         # Later polls read the first page only: the back catalogue is already in.
         with archive.db.session() as s:
-            feed_store.poll_soon(s)
+            store.poll_soon(s)
         poll_feeds(archive)
         assert [len(server.requests_to(p)) for p in ("/p2", "/p3", "/p4")] == [1, 1, 0]
         with archive.db.session() as s:
-            assert len(feed_store.feed_episodes(s, fid)) == 417
+            assert len(store.feed_episodes(s, fid)) == 417
 
 
 def test_a_failing_page_keeps_what_came_before(make_settings: Callable[..., Settings]) -> None:
@@ -72,9 +72,9 @@ def test_a_failing_page_keeps_what_came_before(make_settings: Callable[..., Sett
         server.routes["/feed"] = static(200, page(1, server.url("/p2")))
         server.routes["/p2"] = static(500, b"")
         with archive.db.session() as s:
-            fid = feed_store.add_feed(s, server.url("/feed"), None).id
+            fid = store.add_feed(s, server.url("/feed"), None).id
         report = poll_feeds(archive)
         assert report.failed == 0
         with archive.db.session() as s:
-            assert [e.guid for e in feed_store.feed_episodes(s, fid)] == ["tag:soundcloud,2010:tracks/901"]
+            assert [e.guid for e in store.feed_episodes(s, fid)] == ["tag:soundcloud,2010:tracks/901"]
             assert "page 2" in (s.get(store.Feed, fid).last_error or "")

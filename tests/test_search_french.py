@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from archive.meili import Endpoint
 from archive.search import Filters, Passage, SearchIndex
+from archive.search.server import Endpoint
 
 TEXTS = [
     "l'accident a eu lieu en terrain montagneux",

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archive.meili import Endpoint
 from archive.search import HL_POST, HL_PRE, Passage, SearchIndex, safe_highlight, strip_sentinels
+from archive.search.server import Endpoint
 
 NASTY = st.lists(
     st.sampled_from(list("<>&\"'/=ab é") + [HL_PRE, HL_POST, "<script>", "</mark>", "&amp;", "<mark>"]),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from archive import outbox, store
+from archive import public, store
 from archive.context import Archive
-from archive.pipeline import index_episodes
+from archive.ingest import index_episodes
 from tests.loopback import free_port
 from tests.search_corpus import add_show
 
@@ -14,7 +14,7 @@ from tests.search_corpus import add_show
 def _expected_ids(archive: Archive) -> set[str]:
     with archive.db.session() as s:
         return {
-            f"e{p.episode_id}-{p.position}" for eid in outbox.all_episode_ids(s) for p in outbox.public_passages(s, eid)
+            f"e{p.episode_id}-{p.position}" for eid in store.all_episode_ids(s) for p in public.public_passages(s, eid)
         }
 
 
@@ -29,23 +29,23 @@ def test_meilisearch_down_keeps_work_then_recovers(make_settings, meili):
     # The transcripts committed; the work stayed queued with the reason and a next try.
     assert report.failed == 2 and report.done == 0
     with archive_down.db.session() as s:
-        rows = list(outbox.pending_index_work(s, store.now() + timedelta(days=2)).values())
+        rows = list(store.pending_index_work(s, store.now() + timedelta(days=2)).values())
         assert len(rows) == 2
         for (row,) in rows:
             assert row.attempts == 1 and row.last_error and row.next_try_at and row.next_try_at > store.now()
-        assert store.current_transcript(s, ids["Un"]) is not None
+        assert store.newest_transcript(s, ids["Un"]) is not None
         # Not due yet: a second run right away does not hammer the dead server.
-        assert outbox.pending_index_work(s, store.now()) == {}
+        assert store.pending_index_work(s, store.now()) == {}
 
     # Meilisearch is back; once the retry is due the index matches the database exactly.
     archive = Archive(live)
     with archive.db.session() as s:
-        for rows in outbox.pending_index_work(s, store.now() + timedelta(days=2)).values():
+        for rows in store.pending_index_work(s, store.now() + timedelta(days=2)).values():
             for row in rows:
                 row.next_try_at = None
     assert index_episodes(archive).done == 2
     with archive.db.session() as s:
-        assert outbox.outbox_size(s) == 0
+        assert store.outbox_size(s) == 0
     assert (
         archive.search.passage_ids()
         == _expected_ids(archive)
@@ -67,7 +67,7 @@ def test_task_meilisearch_reports_failed_stays_queued(make_settings):
 
     assert report.failed == 1 and report.done == 0
     with archive.db.session() as s:
-        (rows,) = outbox.pending_index_work(s, store.now() + timedelta(days=2)).values()
+        (rows,) = store.pending_index_work(s, store.now() + timedelta(days=2)).values()
         assert "failed" in (rows[0].last_error or "") and "filter" in (rows[0].last_error or "")
     assert archive.search.document_count() == 0
 
@@ -81,13 +81,13 @@ def test_show_not_publishing_stays_out_of_public_index(make_settings):
 
     with archive.db.session() as s:
         feed = s.get(store.Episode, ids["Un"]).feed
-        assert outbox.set_feed_publishing(s, feed, False) == 1
+        assert store.set_feed_publishing(s, feed.id, False) == 1
     index_episodes(archive)
     assert [h.episode_title for h in archive.search.search("tigre").hits] == ["Deux"]
     # Episode metadata stays searchable; the transcript text does not.
     assert [h.title for h in archive.search.search_episodes("Un")] == ["Un"]
 
     with archive.db.session() as s:
-        outbox.set_feed_publishing(s, s.get(store.Episode, ids["Un"]).feed, True)
+        store.set_feed_publishing(s, s.get(store.Episode, ids["Un"]).feed_id, True)
     index_episodes(archive)
     assert archive.search.document_count() == 2

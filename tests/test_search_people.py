@@ -10,11 +10,12 @@ import pytest
 from alembic import command
 from sqlalchemy import select
 
-from archive import editing, feed_store, outbox, store
+from archive import public, store
 from archive.context import Archive
-from archive.db import _alembic_config
-from archive.pipeline import index_episodes, poll_feeds
+from archive.editorial import workflow as editing
+from archive.ingest import index_episodes, poll_feeds
 from archive.search import Filters
+from archive.store.database import _alembic_config
 from tests.web_corpus import feed_xml, transcript
 from web import create_app
 
@@ -49,7 +50,7 @@ def _publish_feed(path: Path, guests: dict[str, str]) -> None:
 
 def _queued(archive: Archive) -> dict[int, list[str]]:
     with archive.db.session() as s:
-        return {eid: [r.op for r in rows] for eid, rows in outbox.pending_index_work(s, store.now()).items()}
+        return {eid: [r.op for r in rows] for eid, rows in store.pending_index_work(s, store.now()).items()}
 
 
 def _found(archive: Archive, query: str, **filters: str) -> list[str]:
@@ -63,7 +64,7 @@ def show(make_settings, http_root):
     archive = Archive(make_settings())
     _publish_feed(root / "feed.xml", GUESTS)
     with archive.db.session() as s:
-        feed_store.add_feed(s, f"{base}/feed.xml", "fr")
+        store.add_feed(s, f"{base}/feed.xml", "fr")
     assert poll_feeds(archive).done == 1
     ids: dict[str, int] = {}
     with archive.db.session() as s:
@@ -79,7 +80,7 @@ def show(make_settings, http_root):
 def test_guest_found_by_name_with_a_typo_and_without_accents(show):
     archive, ids, _ = show
     with archive.db.session() as s:
-        entry = outbox.episode_entry(s, ids["g1"])
+        entry = public.episode_entry(s, ids["g1"])
     # Credits in feed order, then speakers of the public text; the host named twice appears once.
     assert entry is not None and entry.guests == (
         "Marie Tremblay",
@@ -136,7 +137,7 @@ def test_changed_credit_requeues_and_updates_the_document(show):
     assert _queued(archive) == {}
     _publish_feed(feed_file, {**GUESTS, "g2": '<podcast:person role="guest">Michel Rabagliati</podcast:person>'})
     with archive.db.session() as s:
-        feed_store.poll_soon(s)
+        store.poll_soon(s)
     assert poll_feeds(archive).done == 1
     assert _queued(archive) == {ids["g2"]: ["upsert"]}
     assert index_episodes(archive).done == 1
@@ -173,10 +174,10 @@ def test_show_not_publishing_keeps_machine_speakers_out(show):
         episode = s.get(store.Episode, ids["g1"])
         feed = episode.feed
         episode.people = []  # only the transcript's speaker is left to name anyone
-        outbox.set_feed_publishing(s, feed, False)
-        assert outbox.episode_entry(s, ids["g1"]).guests == ()
-        outbox.set_feed_publishing(s, feed, True)
-        assert outbox.episode_entry(s, ids["g1"]).guests == ("Marie Tremblay",)
+        store.set_feed_publishing(s, feed.id, False)
+        assert public.episode_entry(s, ids["g1"]).guests == ()
+        store.set_feed_publishing(s, feed.id, True)
+        assert public.episode_entry(s, ids["g1"]).guests == ("Marie Tremblay",)
 
 
 def test_migration_queues_indexed_episodes_for_their_guests(show):
@@ -187,7 +188,7 @@ def test_migration_queues_indexed_episodes_for_their_guests(show):
         command.downgrade(cfg, "0008")
         command.upgrade(cfg, "head")
     with archive.db.session() as s:
-        due = outbox.pending_index_work(s, store.now() + timedelta(seconds=1))
+        due = store.pending_index_work(s, store.now() + timedelta(seconds=1))
     # g3 has neither a transcript nor credits: it was never indexed.
     assert {eid: [r.op for r in rows] for eid, rows in due.items()} == {ids["g1"]: ["upsert"], ids["g2"]: ["upsert"]}
     assert index_episodes(archive).done == 2

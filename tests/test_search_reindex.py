@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from archive import outbox
+from archive import store
 from archive.context import Archive
-from archive.pipeline import index_episodes, reindex_all
+from archive.ingest import index_episodes, reindex_all
 from tests.conftest import run_cli
 from tests.search_corpus import add_show, french_corpus
 
@@ -47,7 +47,7 @@ def test_reindex_swaps_while_searches_keep_answering(make_settings):
     assert totals and all(t >= 1 for t in totals)
     assert added == before == archive.search.document_count()
     with archive.db.session() as s:
-        assert outbox.outbox_size(s) == 0
+        assert store.outbox_size(s) == 0
     # The temporary indexes are gone after the swap.
     uids = {i.uid for i in archive.search.client.get_indexes({"limit": 1000})["results"]}
     assert f"{archive.search.passages_uid}-next" not in uids

@@ -11,8 +11,8 @@ import uuid
 
 import pytest
 
-from archive.meili import Endpoint
 from archive.search import Passage, SearchIndex
+from archive.search.server import Endpoint
 from tests.search_corpus import english_corpus, french_corpus
 
 # (kind, query, a substring only the expected passage(s) contain)

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from archive.context import Archive
-from archive.pipeline import index_episodes
+from archive.ingest import index_episodes
 from tests.search_corpus import add_show
 from web import create_app
 

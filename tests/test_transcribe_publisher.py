@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from archive import feed_store, store
+from archive import store
 from archive.context import Archive
-from archive.pipeline import run_stages
+from archive.ingest import run_stages
 from tests.conftest import copy_audio
 
 VTT = """WEBVTT
@@ -48,20 +48,20 @@ def test_publisher_vtt_is_preferred_and_used_instead_of_asr(make_settings, http_
     settings = make_settings()
     archive = Archive(settings)
     with archive.db.session() as s:
-        feed_store.add_feed(s, f"{base}/feed.xml", "en")
+        store.add_feed(s, f"{base}/feed.xml", "en")
 
     reports = run_stages(archive, ("poll", "download", "transcribe"))
     assert all(r.failed == 0 for r in reports), [(r.stage, r.notes) for r in reports]
 
     with archive.db.session() as s:
-        cards = {c.title: c for c in store.latest_episodes(s)}
-        published = store.current_transcript(s, cards["published"].id)
+        cards = {c.title: c for c in store.episode_states(s)}
+        published = store.newest_transcript(s, cards["published"].id)
         assert published is not None and published.origin == "publisher"
         assert published.source_url == f"{base}/t.vtt" and published.model == ""
         assert [seg.speaker for seg in published.segments] == ["John F. Kennedy"] * 2
         assert published.segments[1].text == "what your country can do for you & yours."
         # A link that 404s is not the episode's failure: Whisper transcribes it instead.
-        missing = store.current_transcript(s, cards["missing"].id)
+        missing = store.newest_transcript(s, cards["missing"].id)
         assert missing is not None and missing.origin == "asr" and missing.source_url is None
         assert "ask not what your country" in " ".join(x.text.lower() for x in missing.segments).replace(",", "")
 
@@ -74,10 +74,10 @@ def test_a_feed_can_prefer_asr(make_settings, http_root):
     (root / "feed.xml").write_text(_feed(base, [("published", "p", links)]))
     archive = Archive(make_settings())
     with archive.db.session() as s:
-        feed = feed_store.add_feed(s, f"{base}/feed.xml", "en")
+        feed = store.add_feed(s, f"{base}/feed.xml", "en")
         feed.prefer_asr = True
     assert all(r.failed == 0 for r in run_stages(archive, ("poll", "download", "transcribe")))
     with archive.db.session() as s:
-        (card,) = store.latest_episodes(s)
-        t = store.current_transcript(s, card.id)
+        (card,) = store.episode_states(s)
+        t = store.newest_transcript(s, card.id)
         assert t is not None and t.origin == "asr" and t.model == "tiny.en"

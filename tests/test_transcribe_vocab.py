@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from archive import store
 from archive.context import Archive
-from archive.pipeline import run_stages
+from archive.ingest import run_stages
 from tests.conftest import copy_audio, rss, run_cli
+
+pytestmark = pytest.mark.slow
 
 
 def test_vocab_cli_and_prompt_on_the_transcript(make_settings, http_root, tmp_path):
@@ -33,7 +37,7 @@ def test_vocab_cli_and_prompt_on_the_transcript(make_settings, http_root, tmp_pa
     archive = Archive(settings)
     assert all(r.failed == 0 for r in run_stages(archive, ("poll", "download", "transcribe")))
     with archive.db.session() as s:
-        (card,) = store.latest_episodes(s)
-        t = store.current_transcript(s, card.id)
+        (card,) = store.episode_states(s)
+        t = store.newest_transcript(s, card.id)
         assert t is not None and t.prompt == "John F. Kennedy, Americans."
         assert "ask not what your country" in " ".join(x.text.lower() for x in t.segments).replace(",", "")

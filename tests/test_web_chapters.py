@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from archive import chapters, store
+from archive import store
 from archive.context import Archive
 from feeds import Chapter
 from tests.web_corpus import build, transcript
@@ -31,7 +31,7 @@ def site(make_settings):
     with Archive(settings).db.session() as s:
         episode = store.get_episode(s, ids["a"])
         assert episode is not None
-        chapters.save_chapters(
+        store.save_chapters(
             s,
             episode,
             "https://cdn.example/a.json",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from archive import feed_store, pages, store
+from archive import public, store
 from archive.config import Settings
 from archive.context import Archive
 from feeds import parse_feed
@@ -58,14 +58,14 @@ def build(
     """Store a parsed feed and the given transcripts (by guid); returns episode ids by guid."""
     archive = Archive(settings)
     with archive.db.session() as s:
-        feed = feed_store.add_feed(s, FEED_URL, "fr")
+        feed = store.add_feed(s, FEED_URL, "fr")
         parsed = parse_feed(feed_xml(items, title), FEED_URL)
         now = store.now()
-        feed_store.record_feed_parsed(
+        store.record_feed_parsed(
             s, feed, parsed, etag=None, last_modified=None, now=now, poll_interval=timedelta(hours=1)
         )
         ids = {}
-        for card in pages.show_episodes(s, feed.id):
+        for card in public.show_episodes(s, feed.id):
             episode = store.get_episode(s, card.id)
             assert episode is not None
             ids[episode.guid] = episode.id

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from faster_whisper import WhisperModel, decode_audio
 from transcribe.errors import ModelNotFound, TranscriptionError
 from transcribe.languages import ChunkLanguage, SwitchingPipeline
 from transcribe.models import packaged_models, resolve_model
+from transcribe.options import EngineOptions, Progress
 from transcribe.passages import NO_SPACE_LANGUAGES, split_segments
 from transcribe.quality import suspicions
 from transcribe.repair import SEED, Repair, RepairingPipeline
@@ -29,32 +30,6 @@ _MIN_WINDOW_SECONDS = 0.1
 # Batched VAD: split speech at pauses this long (faster-whisper's sequential default; its
 # batched default of 160 ms cut and re-merged chunks so that base lost utterances).
 _SPLIT_SILENCE_MS = 2000
-
-Progress = Callable[[float, float], None]
-
-
-@dataclass(frozen=True)
-class EngineOptions:
-    """How to load and run the Whisper model."""
-
-    model: str = "base"
-    device: str = "auto"
-    compute_type: str = "auto"
-    threads: int = 0
-    batch_size: int = 8
-    beam_size: int = 5
-    vad: bool = True
-    # Batched mode merges VAD speech into chunks up to this long. At 30 s (with the
-    # batched pipeline's 160 ms silence split) base skipped whole utterances, e.g. the
-    # first 10 s of the demo entretien-montagne.mp3; 15 s chunks split at 2 s pauses keep
-    # them: long-form WER fr 35 -> 28 %, en 31 -> 17 %, same speed (docs/transcription.md).
-    chunk_seconds: int = 15
-    # Decode windows that look hallucinated (transcribe.quality) again, with loops barred
-    # (transcribe.repair); in batched mode inside each batch, from its encoder output.
-    rerun_suspect: bool = True
-    # Batched mode: a chunk detected (transcribe.languages) as one of these, other than
-    # the episode's language, is decoded and labelled in it; () keeps the episode's.
-    switch_languages: tuple[str, ...] = ("en", "fr")
 
 
 class Engine:

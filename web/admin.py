@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from archive import health, stats
+from archive.operations import stats
+from archive.operations import status as health
 from web.auth import admin_required
 from web.charts import bar_chart
 from web.context import archive

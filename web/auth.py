@@ -20,8 +20,8 @@ from flask_wtf.csrf import CSRFProtect
 from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from archive import accounts
 from archive.config import Settings
+from archive.editorial import accounts
 from web.context import archive
 from web.ratelimit import TokenBucket
 

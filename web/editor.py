@@ -7,10 +7,11 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from archive import accounts, editing, pages, review_queue, revisions, suggestions
-from archive.editing import EditConflict, EditError
-from archive.revisions import LOW_CONFIDENCE
-from archive.schema import User
+from archive import public, store
+from archive.editorial import accounts, review_queue, revisions, suggestions
+from archive.editorial import workflow as editing
+from archive.editorial.revisions import LOW_CONFIDENCE
+from archive.editorial.workflow import EditConflict, EditError
 from web.context import archive
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
@@ -23,7 +24,7 @@ def _logged_in() -> None:
     """Every page here needs an editor (login_required returns the redirect when not)."""
 
 
-def _author(session) -> User | None:  # type: ignore[no-untyped-def]
+def _author(session) -> accounts.User | None:  # type: ignore[no-untyped-def]
     return accounts.get_user(session, current_user.id)
 
 
@@ -56,14 +57,14 @@ def queue():  # type: ignore[no-untyped-def]
 def episode(episode_id: int):  # type: ignore[no-untyped-def]
     """The transcript passage by passage, each with its play button and an edit form."""
     with archive().db.session() as s:
-        ep = pages.published_episode(s, episode_id)
+        ep = public.episode(s, episode_id)
         if ep is None:
             abort(404)
         try:
             copy = editing.working_copy(s, episode_id)
         except EditError:
             abort(404)
-        machine = editing.machine_transcript(s, episode_id)
+        machine = store.newest_transcript(s, episode_id, words=True)
         newer = editing.newer_machine_text(s, copy)
         stats = {seg.position: seg for seg in machine.segments} if machine else {}
         risky = {
@@ -73,10 +74,11 @@ def episode(episode_id: int):  # type: ignore[no-untyped-def]
             or (seg.avg_logprob or 0) < review_queue.LOW_LOGPROB
             or (seg.no_speech_prob or 0) > review_queue.HIGH_NO_SPEECH
         }
-        people = [name for name, _role in pages.episode_people(s, episode_id)]
+        people = [name for name, _role in public.episode_people(s, episode_id)]
         open_suggestions = suggestions.open_suggestions(s, episode_id)
-        has_audio = ep.audio is not None
-        title, feed_id, feed_title = ep.title, ep.feed_id, ep.feed.title
+        has_audio = ep.has_audio
+        show = public.show(s, ep.feed_id)
+        title, feed_id, feed_title = ep.title, ep.feed_id, show.title if show else ""
     names = sorted({*people, *(sp for sp, _n in revisions.speakers(copy.snapshot) if sp)}, key=str.casefold)
     return render_template(
         "editor/episode.html",
@@ -187,16 +189,9 @@ def history(episode_id: int):  # type: ignore[no-untyped-def]
             copy = editing.working_copy(s, episode_id)
         except EditError:
             abort(404)
-        rows = editing.history(s, episode_id)
-        snapshots = {0: editing.snapshot_of(s, episode_id, 0)}
-        for rev, _email in rows:
-            snapshots[rev.number] = revisions.loads(rev.segments_json)
-        ep = pages.published_episode(s, episode_id)
+        entries = editing.history(s, episode_id)
+        ep = public.episode(s, episode_id)
         title = ep.title if ep else ""
-    entries = []
-    for rev, email in rows:
-        previous = max((n for n in snapshots if n < rev.number), default=0)
-        entries.append((rev, email, revisions.diff(snapshots[previous], snapshots[rev.number])))
     return render_template("editor/history.html", episode_id=episode_id, title=title, copy=copy, entries=entries)
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from archive import accounts, editing, find_replace, outbox, pages, people, suggestions, vocabulary
-from archive.editing import EditConflict, EditError
+from archive import public, store
+from archive.editorial import accounts, find_replace, people, suggestions, vocabulary
+from archive.editorial import workflow as editing
+from archive.editorial.workflow import EditConflict, EditError
 from web.context import archive
 
 bp = Blueprint("editor_tools", __name__, url_prefix="/editor")
@@ -80,11 +82,11 @@ def people_directory():  # type: ignore[no-untyped-def]
 def vocab(feed_id: int):  # type: ignore[no-untyped-def]
     """A show's names and terms, given to the model for new transcriptions."""
     with archive().db.session() as s:
-        feed = pages.get_show(s, feed_id)
+        feed = public.show(s, feed_id)
         if feed is None:
             abort(404)
         terms = vocabulary.feed_terms(s, feed_id)
-        title, publish = feed.title or feed.url, feed.publish_transcripts
+        title, publish = feed.title or feed.url, feed.publishes_transcripts
     prompt = vocabulary.vocabulary_prompt(terms) or ""
     return render_template(
         "editor/vocabulary.html", feed_id=feed_id, title=title, terms=terms, publish=publish, prompt=prompt
@@ -115,10 +117,9 @@ def show_publishing(feed_id: int):  # type: ignore[no-untyped-def]
     if not current_user.is_admin:
         abort(403)
     with archive().db.session() as s:
-        feed = pages.get_show(s, feed_id)
-        if feed is None:
+        if public.show(s, feed_id) is None:
             abort(404)
-        outbox.set_feed_publishing(s, feed, request.form.get("publish") == "1")
+        store.set_feed_publishing(s, feed_id, request.form.get("publish") == "1")
     return redirect(url_for("editor_tools.vocab", feed_id=feed_id))
 
 
@@ -129,7 +130,7 @@ def suggestion_list():  # type: ignore[no-untyped-def]
         rows = suggestions.open_suggestions(s)
         titles = {}
         for r in rows:
-            ep = pages.published_episode(s, r.episode_id)
+            ep = public.episode(s, r.episode_id)
             titles[r.episode_id] = ep.title if ep else ""
     return render_template("editor/suggestions.html", rows=rows, titles=titles)
 

@@ -8,8 +8,7 @@ from email.utils import format_datetime
 import nh3
 from flask import Blueprint, Response, abort, url_for
 
-from archive import pages
-from feeds.text import plain_text
+from archive import public
 from web.context import archive
 
 bp = Blueprint("feeds_out", __name__)
@@ -38,22 +37,23 @@ def _text(parent: ET.Element, tag: str, value: str | None, **attrs: str) -> ET.E
 def show_feed(feed_id: int):  # type: ignore[no-untyped-def]
     """RSS 2.0 for one show, carrying our transcripts (VTT and Podcast Index JSON)."""
     with archive().db.session() as s:
-        feed = pages.get_show(s, feed_id)
+        feed = public.show(s, feed_id)
         if feed is None:
             abort(404)
-        items = pages.feed_items(s, feed_id)
+        items = public.feed_items(s, feed_id)
         rss = ET.Element("rss", {"version": "2.0"})
         channel = ET.SubElement(rss, "channel")
-        _text(channel, "title", plain_text(feed.title) or feed.url)
+        _text(channel, "title", feed.title_text or feed.url)
         _text(channel, "link", url_for("public.show", feed_id=feed_id, _external=True))
-        _text(channel, "description", plain_text(feed.description_html))
-        if feed.language or feed.language_hint:
-            _text(channel, "language", feed.language or feed.language_hint)
+        _text(channel, "description", feed.description_text)
+        if feed.language:
+            _text(channel, "language", feed.language)
         if _web_url(feed.image):
             _text(channel, f"{{{ITUNES_NS}}}image", None, href=_web_url(feed.image) or "")
-        for ep, language in items:
+        for entry in items:
+            ep, language = entry.episode, entry.transcript_language
             item = ET.SubElement(channel, "item")
-            _text(item, "title", plain_text(ep.title))
+            _text(item, "title", ep.title_text)
             _text(item, "guid", ep.guid, isPermaLink="false")
             _text(item, "link", url_for("public.episode", episode_id=ep.id, _external=True))
             _text(item, "description", nh3.clean(ep.description_html or "", link_rel="noopener noreferrer"))
@@ -67,11 +67,10 @@ def show_feed(feed_id: int):  # type: ignore[no-untyped-def]
                     None,
                     url=enclosure,
                     type=ep.enclosure_type or "audio/mpeg",
-                    length=str(ep.enclosure_length or (ep.audio.size if ep.audio else 0)),
+                    length=str(ep.enclosure_length or 0),
                 )
-            duration = ep.audio.duration if ep.audio else ep.declared_duration
-            if duration:
-                _text(item, f"{{{ITUNES_NS}}}duration", str(int(duration)))
+            if ep.duration:
+                _text(item, f"{{{ITUNES_NS}}}duration", str(int(ep.duration)))
             # The show's own chapters file, mirrored as the feed gave it (http(s) only).
             if _web_url(ep.chapters_url):
                 _text(
@@ -81,11 +80,9 @@ def show_feed(feed_id: int):  # type: ignore[no-untyped-def]
                     url=_web_url(ep.chapters_url) or "",
                     type="application/json+chapters",
                 )
-            # Only transcripts readers may see (published, or machine text the show publishes).
-            public = pages.current_transcript(s, ep.id) if language is not None else None
-            if public is None:
+            # Only transcripts readers may see (public.feed_items asked the visibility rule).
+            if language is None:
                 continue
-            language = public.language
             for fmt, mime, rel in (("vtt", "text/vtt", "captions"), ("json", "application/json", None)):
                 attrs = {
                     "url": url_for("transcripts.download", episode_id=ep.id, fmt=fmt, _external=True),

@@ -9,9 +9,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import get_locale, lazy_gettext
 from werkzeug.security import safe_join
 
-from archive import chapters as chapter_store
-from archive import pages
-from feeds.text import plain_text
+from archive import public
 from web import transcript_html
 from web.context import archive
 from web.quote import Quote, parse_moment, pick_quote
@@ -38,8 +36,8 @@ def role_label(role: str) -> str:
 def home():  # type: ignore[no-untyped-def]
     """Latest interviews and the shows."""
     with archive().db.session() as s:
-        episodes = pages.latest_interviews(s, limit=12)
-        shows = pages.shows(s)
+        episodes = public.latest_interviews(s, limit=12)
+        shows = public.shows(s)
         speakers = _recent_speakers(s)
     return render_template("home.html", episodes=episodes, shows=shows, speakers=speakers)
 
@@ -53,7 +51,7 @@ def _recent_speakers(session) -> list[tuple[str, int]]:  # type: ignore[no-untyp
     now = time.monotonic()
     if "value" in memo and now - float(memo["at"]) < SPEAKERS_TTL_S:  # type: ignore[arg-type]
         return memo["value"]  # type: ignore[return-value]
-    value = pages.speakers(session, limit=20)
+    value = public.speakers(session, limit=20)
     memo.update(at=now, value=value)
     return value
 
@@ -62,11 +60,10 @@ def _recent_speakers(session) -> list[tuple[str, int]]:  # type: ignore[no-untyp
 def show(feed_id: int):  # type: ignore[no-untyped-def]
     """A show: its notes and every episode."""
     with archive().db.session() as s:
-        feed = pages.get_show(s, feed_id)
+        feed = public.show(s, feed_id)
         if feed is None:
             abort(404)
-        episodes = pages.show_episodes(s, feed_id)
-        s.expunge(feed)
+        episodes = public.show_episodes(s, feed_id)
     return render_template("show.html", show=feed, episodes=episodes)
 
 
@@ -74,7 +71,7 @@ def show(feed_id: int):  # type: ignore[no-untyped-def]
 def speaker(name: str):  # type: ignore[no-untyped-def]
     """Every interview with a speaker."""
     with archive().db.session() as s:
-        episodes = pages.speaker_episodes(s, name)
+        episodes = public.speaker_episodes(s, name)
     if not episodes:
         abort(404)
     return render_template("speaker.html", name=name, episodes=episodes)
@@ -90,23 +87,20 @@ def about():  # type: ignore[no-untyped-def]
 def episode(episode_id: int):  # type: ignore[no-untyped-def]
     """An episode: player and transcript; ?t= starts there, ?start=&end= opens a quote."""
     with archive().db.session() as s:
-        ep = pages.published_episode(s, episode_id)
+        ep = public.episode(s, episode_id)
         if ep is None:
             abort(404)
-        transcript = pages.current_transcript(s, episode_id)
-        people = pages.episode_people(s, episode_id)
-        chapters = chapter_store.episode_chapters(s, episode_id)
-        feed = ep.feed
-        has_audio = ep.audio is not None
-        duration = ep.audio.duration if ep.audio else ep.declared_duration
-        s.expunge_all()
-    loaded: list[tuple[pages.PassageView, ...]] = []
+        feed = public.show(s, ep.feed_id)
+        transcript = public.transcript_view(s, episode_id)
+        people = public.episode_people(s, episode_id)
+        chapters = public.episode_chapters(s, episode_id)
+    loaded: list[tuple[public.PassageView, ...]] = []
 
-    def passages() -> tuple[pages.PassageView, ...]:
+    def passages() -> tuple[public.PassageView, ...]:
         # Only a quote or a cold cache needs the passages: a 2-hour interview is ~20k rows.
         if not loaded and transcript is not None:
             with archive().db.session() as s:
-                loaded.append(pages.transcript_passages(s, transcript))
+                loaded.append(public.transcript_passages(s, transcript))
         return loaded[0] if loaded else ()
 
     start = parse_moment(request.args.get("t"))
@@ -119,14 +113,14 @@ def episode(episode_id: int):  # type: ignore[no-untyped-def]
     if transcript is not None:
         key = (transcript.id, transcript.revision_id, str(get_locale()), request.script_root)
         passages_html = transcript_html.render(key, passages, quote.positions if quote else frozenset())
-    summary = quote.text if quote else plain_text(ep.description_html)[:SUMMARY_CHARS]
+    summary = quote.text if quote else ep.description_text[:SUMMARY_CHARS]
     return render_template(
         "episode.html",
         episode=ep,
         show=feed,
         transcript=transcript,
-        has_audio=has_audio,
-        duration=duration,
+        has_audio=ep.has_audio,
+        duration=ep.duration,
         start=start,
         quote=quote,
         summary=summary,
@@ -141,15 +135,15 @@ def audio(episode_id: int):  # type: ignore[no-untyped-def]
     """The stored audio, with Range support for seeking."""
     a = archive()
     with a.db.session() as s:
-        ep = pages.published_episode(s, episode_id)
-        if ep is None or ep.audio is None:
-            abort(404)
-        name, ctype = ep.audio.path, ep.audio.content_type
-        if ep.audio.pruned_at is not None:
-            # The retention policy deleted our copy: the player falls back to the show's own file.
-            if ep.enclosure_url and ep.enclosure_url.startswith(("https://", "http://")):
-                return redirect(ep.enclosure_url, 302)
-            abort(404)
+        stored = public.episode_audio(s, episode_id)
+    if stored is None:
+        abort(404)
+    name, ctype = stored.path, stored.content_type
+    if stored.pruned:
+        # The retention policy deleted our copy: the player falls back to the show's own file.
+        if stored.enclosure_url and stored.enclosure_url.startswith(("https://", "http://")):
+            return redirect(stored.enclosure_url, 302)
+        abort(404)
     path = safe_join(str(a.settings.audio_dir), name)
     # A row whose file was removed by hand (or a restore without audio) is a 404, not a 500.
     if path is None or not os.path.isfile(path):

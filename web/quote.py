@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from archive.pages import PassageView
+from archive.public import PassageView
 
 MAX_SECONDS = 10 * 24 * 3600
 # A quote is a few sentences; a longer range is a link to a stretch, not a card text.

@@ -6,7 +6,8 @@ import math
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
-from archive import outbox, store, suggestions
+from archive import public
+from archive.editorial import suggestions
 from web.context import archive
 from web.ratelimit import TokenBucket
 
@@ -18,10 +19,12 @@ SUGGEST_RATE = (5, 1 / 120)
 def _passages(episode_id: int):  # type: ignore[no-untyped-def]
     # Only what the public can read may be corrected: the same text the search index holds.
     with archive().db.session() as s:
-        episode = store.get_episode(s, episode_id)
+        episode = public.episode(s, episode_id)
         if episode is None:
             abort(404)
-        return episode.title, outbox.public_passages(s, episode_id)
+        view = public.transcript_view(s, episode_id)
+        passages = public.transcript_passages(s, view) if view is not None else ()
+        return episode.title, [p for p in passages if p.text.strip()]
 
 
 @bp.route("/episodes/<int:episode_id>/suggest", methods=["GET", "POST"])

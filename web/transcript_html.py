@@ -11,7 +11,7 @@ from flask import current_app, request
 from flask_babel import gettext
 from markupsafe import Markup, escape
 
-from archive.pages import PassageView
+from archive.public import PassageView
 from web.filters import clock
 
 # Rendered fragments of a 2-hour interview weigh about 0.5 MB: keep a few dozen.

@@ -1,0 +1,1 @@
+"""Editors' work: revisions, publishing, speakers, find and replace, review queue, suggestions, accounts, vocabulary."""

@@ -1,0 +1,58 @@
+"""What every stage shares: its report, its lock, and recording an episode's failure."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from archive import store
+from archive.context import Archive
+from archive.store.schema import Episode
+
+
+@dataclass
+class StageReport:
+    """What one stage did in one run."""
+
+    stage: str
+    done: int = 0
+    failed: int = 0
+    skipped: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One short phrase for the run's summary line."""
+        if self.skipped:
+            return f"{self.stage}: skipped ({self.skipped})"
+        text = f"{self.stage}: {self.done} ok"
+        if self.failed:
+            text += f", {self.failed} failed"
+        return text
+
+
+@contextmanager
+def stage_lock(archive: Archive, stage: str, wait: bool = False) -> Iterator[bool]:
+    """A per-stage file lock: yields False when another run holds it (or waits for it, with wait)."""
+    lock_dir = archive.settings.data_dir / "locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with open(lock_dir / f"{stage}.lock", "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def episode_failed(archive: Archive, episode_id: int, stage: str, message: str) -> None:
+    logging.getLogger("podarchive.ingest").warning("%s failed episode=%s error=%s", stage, episode_id, message)
+    with archive.db.session() as s:
+        episode = s.get(Episode, episode_id)
+        if episode is not None:
+            store.record_episode_error(s, episode, stage, message, store.now())

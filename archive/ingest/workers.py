@@ -1,0 +1,102 @@
+"""The worker side of transcription: one job in, one transcript out; the model loaded once per worker.
+
+Runs in a local child process or on a Dask worker, never in the ingesting process, so
+faster-whisper is imported here only when a job first needs the model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import resource
+import signal
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from transcribe.options import EngineOptions, Progress
+from transcribe.result import Transcript
+
+if TYPE_CHECKING:
+    from transcribe.engine import Engine
+
+
+@dataclass(frozen=True)
+class TranscribeJob:
+    """Everything a worker needs: engine options, audio, and decoding hints."""
+
+    key: int
+    options: EngineOptions
+    cache_dir: str
+    duration: float
+    audio_path: str | None = None
+    audio_bytes: bytes | None = None
+    suffix: str = ".audio"
+    language: str | None = None
+    initial_prompt: str | None = None
+    hotwords: str | None = None
+
+
+_engines: dict[tuple[EngineOptions, str], Engine] = {}
+_progress_queue: Any = None
+
+
+def _engine(options: EngineOptions, cache_dir: str) -> Engine:
+    """The worker's engine for these options, loaded on first use and kept."""
+    from transcribe.engine import Engine
+
+    key = (options, cache_dir)
+    if key not in _engines:
+        _engines[key] = Engine(options, Path(cache_dir))
+    return _engines[key]
+
+
+def load_engine(options: EngineOptions, cache_dir: str) -> str:
+    """Load the model in this worker now; returns where it came from."""
+    return _engine(options, cache_dir).model_path
+
+
+def run_job(job: TranscribeJob) -> Transcript:
+    """Transcribe one job in the worker (module-level so processes and Dask can import it)."""
+    engine = _engine(job.options, job.cache_dir)
+    report: Progress | None = None
+    if _progress_queue is not None:
+        q = _progress_queue
+
+        def report(done: float, total: float) -> None:
+            q.put((job.key, done, total))
+
+        # The first report says a worker has the job (tests kill it at this moment).
+        report(0.0, job.duration)
+    if job.audio_path is not None:
+        return engine.transcribe(
+            Path(job.audio_path),
+            language=job.language,
+            initial_prompt=job.initial_prompt,
+            hotwords=job.hotwords,
+            progress=report,
+        )
+    with tempfile.TemporaryDirectory(prefix="podarchive-job-") as tmp:
+        path = Path(tmp) / f"audio{job.suffix}"
+        path.write_bytes(job.audio_bytes or b"")
+        return engine.transcribe(
+            path, language=job.language, initial_prompt=job.initial_prompt, hotwords=job.hotwords, progress=report
+        )
+
+
+def _init_worker(progress_queue: Any, memory_mb: int, parent_pid: int) -> None:
+    """Child set-up: die with the parent, cap the address space, report progress."""
+    global _progress_queue
+    _progress_queue = progress_queue
+    # PR_SET_PDEATHSIG: a kill -9 of the ingest must not leave a model decoding alone.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    # The parent may have died while this child was still starting (before prctl): then
+    # no signal will ever come, and the child is already an orphan.
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    if memory_mb > 0:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

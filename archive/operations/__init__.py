@@ -1,0 +1,1 @@
+"""Operators' tools: status, doctor, backups, figures, stage-run records and show administration."""

@@ -1,0 +1,43 @@
+"""The search index in Meilisearch: documents, index settings, queries, and the local server. Derived data."""
+
+from archive.search.index import (
+    BATCH,
+    HL_POST,
+    HL_PRE,
+    MAX_OFFSET,
+    EpisodeEntry,
+    EpisodeHit,
+    Filters,
+    Hit,
+    Passage,
+    SearchIndex,
+    SearchPage,
+    SearchUnavailable,
+    episode_document,
+    normalise_query,
+    passage_document,
+    quote_filter,
+    safe_highlight,
+    strip_sentinels,
+)
+
+__all__ = [
+    "BATCH",
+    "HL_POST",
+    "HL_PRE",
+    "MAX_OFFSET",
+    "EpisodeEntry",
+    "EpisodeHit",
+    "Filters",
+    "Hit",
+    "Passage",
+    "SearchIndex",
+    "SearchPage",
+    "SearchUnavailable",
+    "episode_document",
+    "normalise_query",
+    "passage_document",
+    "quote_filter",
+    "safe_highlight",
+    "strip_sentinels",
+]
