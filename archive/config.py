@@ -21,7 +21,7 @@ from transcribe.options import EngineOptions
 ENV_PREFIX = "PODARCHIVE_"
 SECRET_FIELDS = frozenset({"meili_key", "secret_key", "mcp_token"})
 # Settings that hold a URL, and so may hold a password inside it.
-URL_FIELDS = frozenset({"database_url", "meili_url", "dask_scheduler"})
+URL_FIELDS = frozenset({"database_url", "meili_url", "dask_scheduler", "public_url"})
 
 
 class ConfigError(Exception):

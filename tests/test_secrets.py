@@ -40,8 +40,9 @@ URLS = {
     "database_url": "postgresql+psycopg://arch:db-pw-1@127.0.0.1:1/podarchive",
     "meili_url": "http://search:meili-pw-2@127.0.0.1:1",
     "dask_scheduler": "tcp://dask:dask-pw-3@127.0.0.1:8786",
+    "public_url": "https://site:site-pw-4@archive.example",
 }
-PASSWORDS = ("db-pw-1", "meili-pw-2", "dask-pw-3")
+PASSWORDS = ("db-pw-1", "meili-pw-2", "dask-pw-3", "site-pw-4")
 
 
 def test_config_masks_the_password_of_every_url_setting(tmp_path: Path) -> None:
@@ -54,6 +55,7 @@ def test_config_masks_the_password_of_every_url_setting(tmp_path: Path) -> None:
     assert "database_url = postgresql+psycopg://arch:****@127.0.0.1:1/podarchive" in out.stdout
     assert "meili_url = http://search:****@127.0.0.1:1" in out.stdout
     assert "dask_scheduler = tcp://dask:****@127.0.0.1:8786" in out.stdout
+    assert "public_url = https://site:****@archive.example" in out.stdout
 
 
 @pytest.mark.parametrize(

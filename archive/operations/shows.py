@@ -49,6 +49,24 @@ def add_show(archive: Archive, url: str, language: str | None = None) -> Feed:
         raise FeedURLError(str(exc)) from exc
 
 
+def watch_show(archive: Archive, session: Session, url: str, language: str | None = None) -> tuple[int, bool]:
+    """(feed id, whether it is new) for the feed at url, checked and normalised as add_show does.
+
+    A feed already watched under any spelling is found, not refused. Raises FeedURLError.
+    """
+    known = _known(session)
+    try:
+        normal = feeds.normalise_feed_url(url)
+    except feeds.BlockedURL as exc:
+        raise FeedURLError(str(exc)) from exc
+    if normal in known:
+        return known[normal], False
+    feed = _add(archive, session, url, language, known)
+    if isinstance(feed, str):
+        raise FeedURLError(feed)
+    return feed.id, True
+
+
 def import_opml(archive: Archive, content: bytes, language: str | None = None) -> OpmlImport:
     """Add the feeds of an OPML document, at most max_opml_feeds new ones. Raises ParseError (StoreError in a race)."""
     subscriptions = parse_opml(content)
