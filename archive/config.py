@@ -63,6 +63,10 @@ class Settings:
     # labelled in it rather than the episode's (French interviews with English answers);
     # empty keeps one language per episode.
     switch_languages: frozenset[str] = frozenset(EngineOptions.switch_languages)
+    # The diarize step after transcription (docs/speakers.md): on by default; the CAM++
+    # ONNX file, empty for the one `./dev setup` exports to ~/.cache/podarchive/speakers/.
+    speakers: bool = True
+    speaker_model: str = ""
     transcribe_timeout: float = 60.0
     transcribe_timeout_factor: float = 3.0
     # Address-space cap (RLIMIT_AS) per local worker, MB; 0 = none.

@@ -19,3 +19,14 @@ class ModelCacheError(EngineUnavailable):
 
 class TranscriptFormatError(TranscriptionError):
     """A VTT, SRT or Podcast Index JSON transcript could not be parsed."""
+
+
+# Not TranscriptionError subclasses on purpose: a transcript whose speakers cannot be
+# found is still a good transcript. The caller stores it without speakers and tries the
+# speakers again on a later run (issue 16, "bad input").
+class DiarizationError(Exception):
+    """Speaker turns could not be computed for this audio (the transcript itself is fine)."""
+
+
+class SpeakerModelError(DiarizationError):
+    """The speaker-embedding model is missing or cannot be loaded (`./dev setup` installs it)."""

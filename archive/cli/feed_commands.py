@@ -112,15 +112,29 @@ def feeds_flagged(ctx: Context) -> None:
     default=None,
     help="Transcribe with Whisper even when the publisher offers a transcript.",
 )
+@click.option(
+    "--speakers",
+    help="How many voices the show's episodes have (1-6), given to the speaker step; auto to estimate it.",
+)
 @click.pass_obj
 def feeds_set(
-    ctx: Any, feed_id: int, language: str | None, publish_transcripts: bool | None, prefer_asr: bool | None
+    ctx: Any,
+    feed_id: int,
+    language: str | None,
+    publish_transcripts: bool | None,
+    prefer_asr: bool | None,
+    speakers: str | None,
 ) -> None:
     """Change the settings of the show with FEED_ID; prints what changed."""
     try:
         with ctx.archive.db.session() as s:
             changes = change_feed_settings(
-                s, feed_id, language=language, publish_transcripts=publish_transcripts, prefer_asr=prefer_asr
+                s,
+                feed_id,
+                language=language,
+                publish_transcripts=publish_transcripts,
+                prefer_asr=prefer_asr,
+                speakers=speakers,
             )
     except FeedSettingsError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -1,5 +1,5 @@
-"""The pipeline, one module per stage in run order: polling, downloading, chapters, transcribing, embedding, indexing,
-pruning.
+"""The pipeline, one module per stage in run order: polling, downloading, chapters, transcribing,
+speakers, embedding, indexing, pruning.
 
 Each stage picks its own work from the database, handles one item at a time and can run
 again; `run_stages` runs them in order under their locks (run.py).
@@ -15,6 +15,7 @@ from archive.ingest.indexing import IndexedNow, index_episodes, index_now, reind
 from archive.ingest.polling import poll_feeds
 from archive.ingest.pruning import prune_old_audio
 from archive.ingest.run import STAGES, run_stages
+from archive.ingest.speakers import retry_speakers
 from archive.ingest.stage import StageReport, stage_lock
 from archive.ingest.transcribing import transcribe_episodes
 
@@ -33,6 +34,7 @@ __all__ = [
     "poll_feeds",
     "prune_old_audio",
     "reindex_all",
+    "retry_speakers",
     "run_stages",
     "stage_lock",
     "transcribe_episodes",

@@ -15,7 +15,7 @@ from archive.ingest.executor import TranscriptionExecutor, deadline_for, make_ex
 from archive.ingest.publisher import best_link, fetch_publisher_transcript
 from archive.ingest.stage import StageReport, episode_failed
 from archive.store.schema import Episode
-from transcribe import EngineUnavailable, TranscriptionError
+from transcribe import EngineUnavailable, Transcript, TranscriptionError
 
 log = logging.getLogger("podarchive.transcribing")
 # A write that failed for want of room: the machine's trouble, not the episode's audio.
@@ -42,6 +42,7 @@ def transcribe_episodes(
                 []
                 if e.feed.prefer_asr
                 else [feeds.TranscriptLink(k.url, k.type, k.language, k.rel) for k in transcript_links(s, e.id)],
+                e.feed.speakers,
             )
             for e in store.episodes_needing_transcript(s, store.now(), settings.max_attempts, limit)
             if e.audio is not None
@@ -51,7 +52,7 @@ def transcribe_episodes(
     # Episodes whose publisher offers a transcript use it instead of ASR (unless the feed prefers ASR).
     remaining = []
     for item in work:
-        episode_id, _, duration, language, _, links = item
+        episode_id, _, duration, language, _, links, _ = item
         link = best_link(links, language)
         if link is None:
             remaining.append(item)
@@ -81,10 +82,19 @@ def transcribe_episodes(
         log.error("transcribe executor unavailable: %s", exc)
         return report
     try:
-        for n, (episode_id, path, duration, language, prompt, _) in enumerate(work):
+        for n, (episode_id, path, duration, language, prompt, _, num_speakers) in enumerate(work):
             started = time.monotonic()
             try:
-                job = executor.job_for(episode_id, path, duration, language=language, initial_prompt=prompt)
+                job = executor.job_for(
+                    episode_id,
+                    path,
+                    duration,
+                    language=language,
+                    initial_prompt=prompt,
+                    speakers=settings.speakers,
+                    speaker_model=settings.speaker_model,
+                    num_speakers=num_speakers,
+                )
                 result = executor.transcribe(job, deadline_for(settings, duration), progress)
                 if not result.segments:
                     raise TranscriptionError(f"no speech found in {result.duration:.0f} s of audio")
@@ -109,11 +119,12 @@ def transcribe_episodes(
                 if episode is not None:
                     store.save_transcript(s, episode, result, taken)
             log.info(
-                "transcribed episode=%s seconds=%.1f audio=%.1f reruns=%d",
+                "transcribed episode=%s seconds=%.1f audio=%.1f reruns=%d speakers=%s",
                 episode_id,
                 taken,
                 result.duration,
                 result.reruns,
+                _speakers_note(result),
             )
             report.done += 1
     finally:
@@ -128,3 +139,11 @@ def _stop(report: StageReport, reason: str, left: int) -> None:
     log.error("transcribe stage stopped, %d episodes left for the next run: %s", left, message)
     report.notes.append(message)
     report.failed += left
+
+
+def _speakers_note(result: Transcript) -> str:
+    """What the diarize step did, for the log line."""
+    run = result.speakers
+    if run is None:
+        return "off"
+    return f"failed ({run.error})" if run.error else str(len(run.voices))

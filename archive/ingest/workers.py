@@ -20,6 +20,7 @@ from transcribe.options import EngineOptions, Progress
 from transcribe.result import Transcript
 
 if TYPE_CHECKING:
+    from transcribe.diarize import Diarizer
     from transcribe.engine import Engine
 
 
@@ -37,9 +38,15 @@ class TranscribeJob:
     language: str | None = None
     initial_prompt: str | None = None
     hotwords: str | None = None
+    # The diarize step (transcribe.speaker_step): on or off, the ONNX file ("" the
+    # default path), and the show's speaker count hint (None: estimated).
+    speakers: bool = False
+    speaker_model: str = ""
+    num_speakers: int | None = None
 
 
 _engines: dict[tuple[EngineOptions, str], Engine] = {}
+_diarizers: dict[str, Diarizer] = {}
 _progress_queue: Any = None
 
 
@@ -51,6 +58,25 @@ def _engine(options: EngineOptions, cache_dir: str) -> Engine:
     if key not in _engines:
         _engines[key] = Engine(options, Path(cache_dir))
     return _engines[key]
+
+
+def _diarizer(model: str) -> Diarizer:
+    """The worker's diarizer for this ONNX file, kept between jobs (its model loads on first use)."""
+    from transcribe.diarize import Diarizer
+    from transcribe.voice_model import VoiceEmbedder
+
+    if model not in _diarizers:
+        _diarizers[model] = Diarizer(VoiceEmbedder(Path(model) if model else None))
+    return _diarizers[model]
+
+
+def _with_speakers(job: TranscribeJob, result: Transcript, audio: Path) -> Transcript:
+    """The diarize step on a finished transcript, when the job asks for it."""
+    if not job.speakers:
+        return result
+    from transcribe.speaker_step import add_speakers
+
+    return add_speakers(result, audio, _diarizer(job.speaker_model), job.num_speakers)
 
 
 def load_engine(options: EngineOptions, cache_dir: str) -> str:
@@ -71,19 +97,18 @@ def run_job(job: TranscribeJob) -> Transcript:
         # The first report says a worker has the job (tests kill it at this moment).
         report(0.0, job.duration)
     if job.audio_path is not None:
-        return engine.transcribe(
-            Path(job.audio_path),
-            language=job.language,
-            initial_prompt=job.initial_prompt,
-            hotwords=job.hotwords,
-            progress=report,
+        path = Path(job.audio_path)
+        result = engine.transcribe(
+            path, language=job.language, initial_prompt=job.initial_prompt, hotwords=job.hotwords, progress=report
         )
+        return _with_speakers(job, result, path)
     with tempfile.TemporaryDirectory(prefix="podarchive-job-") as tmp:
         path = Path(tmp) / f"audio{job.suffix}"
         path.write_bytes(job.audio_bytes or b"")
-        return engine.transcribe(
+        result = engine.transcribe(
             path, language=job.language, initial_prompt=job.initial_prompt, hotwords=job.hotwords, progress=report
         )
+        return _with_speakers(job, result, path)
 
 
 def _init_worker(progress_queue: Any, memory_mb: int, parent_pid: int) -> None:

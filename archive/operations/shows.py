@@ -13,6 +13,7 @@ from archive import store
 from archive.context import Archive
 from archive.store.schema import Feed
 from feeds.opml import Subscription, parse_opml, render_opml
+from transcribe.labels import MAX_SPEAKERS
 
 # Whisper's language codes: two letters, three for a few (haw, yue).
 _LANGUAGE = re.compile(r"[a-z]{2,3}")
@@ -131,8 +132,9 @@ def change_feed_settings(
     language: str | None = None,
     publish_transcripts: bool | None = None,
     prefer_asr: bool | None = None,
+    speakers: str | None = None,
 ) -> list[str]:
-    """Apply the per-show settings given (None: leave; language "auto": detect); one line per change."""
+    """Apply the per-show settings given (None: leave; language or speakers "auto": detect); one line per change."""
     feed = session.get(Feed, feed_id)
     if feed is None:
         raise FeedSettingsError(f"no feed {feed_id} (see `podarchive feeds list`)")
@@ -161,8 +163,23 @@ def change_feed_settings(
         changes.append(
             f"prefer_asr: {_yes(not prefer_asr)} -> {_yes(prefer_asr)} (for episodes transcribed from now on)"
         )
+    if speakers is not None:
+        count = _speaker_count(speakers)
+        if count != feed.speakers:
+            before, feed.speakers = feed.speakers, count
+            changes.append(f"speakers: {before or 'auto'} -> {count or 'auto'} (for episodes transcribed from now on)")
     session.flush()
     return changes
+
+
+def _speaker_count(value: str) -> int | None:
+    """A show's speaker hint: "auto" (None) or 1 to MAX_SPEAKERS; FeedSettingsError otherwise."""
+    wanted = value.strip().lower()
+    if wanted == "auto":
+        return None
+    if not wanted.isdigit() or not 1 <= int(wanted) <= MAX_SPEAKERS:
+        raise FeedSettingsError(f"speakers {value!r}: give a number from 1 to {MAX_SPEAKERS}, or auto to estimate")
+    return int(wanted)
 
 
 def _yes(value: bool) -> str:

@@ -30,7 +30,7 @@ from archive.public.index_documents import (
 )
 from archive.public.outgoing import FeedItem, feed_items
 from archive.public.shows import ShowCard, ShowView, show, shows
-from archive.public.speakers import speaker_episodes, speakers
+from archive.public.speakers import is_machine_label, speaker_episodes, speakers
 from archive.public.transcripts import (
     FORMATS,
     PassageView,
@@ -77,6 +77,7 @@ __all__ = [
     "show",
     "show_episodes",
     "shows",
+    "is_machine_label",
     "speaker_episodes",
     "speakers",
     "transcript_passages",

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive import store
+from archive.public.speakers import is_machine_label
 from archive.public.transcripts import transcript_passages, transcript_view
 from archive.public.visibility import PublicText, public_text
 from archive.search import EpisodeEntry, Passage, passage_contexts, text_hash
@@ -163,6 +164,6 @@ def episode_guests(session: Session, episode_id: int, chosen: PublicText | None)
     seen: dict[str, str] = {}
     for name in names:
         clean = " ".join((name or "").split())
-        if clean:
+        if clean and not is_machine_label(clean):
             seen.setdefault(clean.casefold(), clean)
     return tuple(seen.values())
