@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from archive import store
 from archive.context import Archive
+from archive.editorial import accounts
 from archive.editorial import workflow as editing
 from archive.store.schema import Episode
 from tests.conftest import serve_site
+from tests.editor_site import PASSWORD
 from tests.voices_corpus import ITEMS, real_prints, voiced
 from tests.web_corpus import build
 
@@ -50,3 +54,24 @@ def test_the_recognised_name_is_marked_in_both_languages(recognised_site, browse
             page.locator("ol.transcript").screenshot(path=str(artifacts / f"episode-recognised-{locale}.png"))
         finally:
             context.close()
+
+
+def test_the_editor_confirms_a_recognition_with_its_button(recognised_site, page, artifacts) -> None:  # type: ignore[no-untyped-def]
+    site, episode = recognised_site
+    with Archive(site.settings).db.session() as s:
+        accounts.add_user(s, "ed@example.org", PASSWORD, role="editor", name="Ed Itor")
+    page.goto(f"{site.url}/editor/episodes/{episode}")
+    page.fill("#email", "ed@example.org")
+    page.fill("#password", PASSWORD)
+    page.get_by_role("button", name=re.compile("Log in|Connexion|Se connecter")).click()
+    row = page.locator('#voices li[data-label="Speaker 2"]')
+    assert re.search(r"Marie Tremblay, recognised, not yet reviewed \(similarity 0\.\d\d\)", row.inner_text())
+    assert "recognised, not yet reviewed" in page.locator("#p-1 .head").inner_text()
+    page.locator("section[aria-labelledby=speakers-h]").screenshot(path=str(artifacts / "editor-recognised.png"))
+    row.get_by_role("button", name="Confirm").click()
+    page.wait_for_selector(".flash")
+    assert "recognised and confirmed" in page.locator('#voices li[data-label="Speaker 2"]').inner_text()
+    public_page = page.context.new_page()
+    public_page.goto(f"{site.url}/episodes/{episode}")
+    assert public_page.locator("li#p-1 a.speaker").inner_text().strip().lower() == "marie tremblay"
+    assert public_page.locator(".recognised-mark").count() == 0
