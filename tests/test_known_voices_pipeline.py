@@ -37,7 +37,7 @@ MARIE = "Marie Tremblay"
 
 @pytest.fixture(scope="module")
 def episodes() -> dict[str, Interview]:
-    """Three interviews of one show: fr-001 (the host) in each, first with fr-002, then with fr-003, then with en-001."""
+    """Three interviews of one show, fr-001 (the host) in each: with fr-002, then with fr-003, then with en-001."""
     assert default_model_path().is_file(), "speaker model missing: run ./dev setup"
     rec = {v: levelled(decode(AUDIO / VOICES[v])) for v in ("fr-001", "fr-002", "fr-003", "en-001")}
     half = len(rec["fr-001"]) // 2
@@ -161,6 +161,8 @@ def test_a_named_host_is_recognised_in_the_next_episodes(make_settings, http_roo
     said = show.word_of(second, label)
     found = client.get("/api/search", query_string={"q": said, "episode": second, "speaker": MARIE}).get_json()
     assert found["passages"] and {p["speaker"] for p in found["passages"]} == {MARIE}
+    api = client.get(f"/api/episodes/{second}/transcript").get_json()["passages"]
+    assert {(p["speaker"], p["speaker_recognised"]) for p in api} == {(MARIE, True), ("Speaker 2", False)}
     editor_page = client.get(f"/editor/episodes/{second}").get_data(as_text=True)
     assert "recognised, not yet reviewed (similarity 0." in editor_page
 
@@ -171,6 +173,8 @@ def test_a_named_host_is_recognised_in_the_next_episodes(make_settings, http_roo
     assert _seconds(show) > before
     page = client.get(f"/episodes/{second}").get_data(as_text=True)
     assert "recognised-mark" not in page and f">{MARIE}</a>" in page
+    api = client.get(f"/api/episodes/{second}/transcript").get_json()["passages"]
+    assert {(p["speaker"], p["speaker_recognised"]) for p in api if p["speaker"] == MARIE} == {(MARIE, False)}
 
     # Episode 3 is recognised too; forgetting the print withdraws only that unreviewed recognition.
     third = show.publish("ep-3")
