@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
 from archive import store
+from archive.cli.progress import EpisodeProgress
 from archive.config import Settings
 from archive.context import Archive
-from archive.ingest import run_stages, transcribe_episodes
+from archive.ingest import JobFailed, run_stages, transcribe_episodes
 from archive.ingest.executor import LocalProcessExecutor, make_executor
 from tests.conftest import copy_audio, rss, settings_env
+from tests.watched import Watched
 
 
 def _archive_with(settings: Settings, root: Path, base: str, files: list[str]) -> Archive:
@@ -89,6 +93,90 @@ def test_killed_worker_fails_one_episode_and_the_batch_goes_on(make_settings, ht
     with archive.db.session() as s:
         ep = next(e for e in s.scalars(select(store.Episode)) if e.title == "entretien-montagne.mp3")
         assert ep.error_stage == "transcribe" and ep.next_try_at is not None and ep.next_try_at > store.now()
+
+
+def test_killed_worker_fails_only_its_own_episode_while_another_in_flight_completes(make_settings, http_root):
+    root, base = http_root
+    # Two workers with one thread each (2 threads shared); the third episode waits for one.
+    settings = make_settings(transcribe_workers=2, threads=2)
+    archive = _archive_with(settings, root, base, ["jfk.flac", "ask-not.mp3", "entretien-montagne.mp3"])
+    executor = make_executor(settings)
+    assert isinstance(executor, LocalProcessExecutor)
+    assert executor.options.threads == 1
+    kill: dict[str, Any] = {}
+
+    def kill_the_first_once_both_run(watched: Watched, key: int, done: float, total: float) -> None:
+        started = watched.started()
+        if kill or len(started) < 2:
+            return
+        victim, survivor = started
+        victim_pid, survivor_pid = executor.pid_for(victim), executor.pid_for(survivor)
+        assert victim_pid and survivor_pid and victim_pid != survivor_pid
+        kill.update(victim=victim, survivor=survivor, survivor_pid=survivor_pid, at=time.time())
+        os.kill(victim_pid, signal.SIGKILL)
+
+    watched = Watched(executor, kill_the_first_once_both_run)
+    try:
+        executor.warm()
+        assert len(executor.pids()) == 2
+        report = transcribe_episodes(archive, executor=watched)
+    finally:
+        executor.close()
+
+    assert kill, "two jobs were never in flight at once"
+    assert (report.done, report.failed) == (2, 1), report.notes
+    finished = {f.key: f for f in watched.finished}
+    # The other job was decoding when its neighbour was killed, and finished in the same child.
+    survivor = finished[kill["survivor"]].result
+    assert survivor is not None and survivor.started < kill["at"] < survivor.finished
+    assert survivor.worker.endswith(f":{kill['survivor_pid']}")
+    victim = finished[kill["victim"]]
+    assert victim.result is None and isinstance(victim.error, JobFailed)
+    with archive.db.session() as s:
+        titles = {c.id: c.title for c in store.episode_states(s)}
+    states = _states(archive)
+    killed = states.pop(titles[kill["victim"]])
+    assert killed[0] is False and killed[2] == 1 and "worker process died" in (killed[1] or "")
+    # The survivor and the episode that waited (in the replaced child or the survivor's) are done.
+    assert {title: state[:2] for title, state in states.items()} == {
+        t: (True, None) for t in titles.values() if t != titles[kill["victim"]]
+    }
+
+
+def test_time_limit_lets_the_jobs_in_flight_finish_each_with_its_bar(make_settings, http_root):
+    root, base = http_root
+    settings = make_settings(transcribe_workers=2, threads=2)
+    archive = _archive_with(settings, root, base, ["jfk.flac", "fleurs-en-000.ogg", "fleurs-en-001.ogg"])
+    out = io.StringIO()
+    bar = EpisodeProgress(out)
+
+    def progress(done: float, total: float) -> None:
+        # The first report comes once both workers have a job: the time limit passes now.
+        if archive.deadline is None:
+            archive.deadline = time.monotonic()
+        bar(done, total)
+
+    report = transcribe_episodes(archive, progress=progress)
+    bar.close()
+
+    assert (report.done, report.failed) == (2, 0), report.notes
+    assert report.notes == ["time limit reached: 1 episode(s) left for the next run"]
+    states = _states(archive)
+    # Newest first: both clips were in flight and finished; jfk was never started.
+    assert states.pop("jfk.flac") == (False, None, 0)
+    assert {t: state[:2] for t, state in states.items()} == {
+        "fleurs-en-000.ogg": (True, None),
+        "fleurs-en-001.ogg": (True, None),
+    }
+    # One bar per episode, each filled to its own length, though both ran at once.
+    text = out.getvalue()
+    assert bar.episodes == 2
+    assert "episode 1: 100%" in text and "episode 2: 100%" in text
+    with archive.db.session() as s:
+        lengths = [round(c.duration or 0.0, 1) for c in store.episode_states(s) if c.has_transcript]
+    assert len(lengths) == 2
+    for length in lengths:
+        assert f"{length:.0f}/{length:.0f} s audio" in text
 
 
 def test_hung_worker_is_killed_at_its_deadline(make_settings, http_root):

@@ -11,7 +11,9 @@ import ctypes
 import os
 import resource
 import signal
+import socket
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +41,18 @@ class TranscribeJob:
     hotwords: str | None = None
 
 
+@dataclass(frozen=True)
+class JobResult:
+    """A worker's answer: the transcript, which worker made it, and when (its own clock, epoch seconds)."""
+
+    transcript: Transcript
+    worker: str
+    # When the model was ready and the job began, and when its transcript was done: a job
+    # records them itself, so overlapping jobs show that workers ran them at once.
+    started: float
+    finished: float
+
+
 _engines: dict[tuple[EngineOptions, str], Engine] = {}
 _progress_queue: Any = None
 
@@ -58,9 +72,11 @@ def load_engine(options: EngineOptions, cache_dir: str) -> str:
     return _engine(options, cache_dir).model_path
 
 
-def run_job(job: TranscribeJob) -> Transcript:
+def run_job(job: TranscribeJob) -> JobResult:
     """Transcribe one job in the worker (module-level so processes and Dask can import it)."""
     engine = _engine(job.options, job.cache_dir)
+    # Before the first report: whoever hears of the job has its start already recorded.
+    started = time.time()
     report: Progress | None = None
     if _progress_queue is not None:
         q = _progress_queue
@@ -71,19 +87,21 @@ def run_job(job: TranscribeJob) -> Transcript:
         # The first report says a worker has the job (tests kill it at this moment).
         report(0.0, job.duration)
     if job.audio_path is not None:
-        return engine.transcribe(
+        transcript = engine.transcribe(
             Path(job.audio_path),
             language=job.language,
             initial_prompt=job.initial_prompt,
             hotwords=job.hotwords,
             progress=report,
         )
-    with tempfile.TemporaryDirectory(prefix="podarchive-job-") as tmp:
-        path = Path(tmp) / f"audio{job.suffix}"
-        path.write_bytes(job.audio_bytes or b"")
-        return engine.transcribe(
-            path, language=job.language, initial_prompt=job.initial_prompt, hotwords=job.hotwords, progress=report
-        )
+    else:
+        with tempfile.TemporaryDirectory(prefix="podarchive-job-") as tmp:
+            path = Path(tmp) / f"audio{job.suffix}"
+            path.write_bytes(job.audio_bytes or b"")
+            transcript = engine.transcribe(
+                path, language=job.language, initial_prompt=job.initial_prompt, hotwords=job.hotwords, progress=report
+            )
+    return JobResult(transcript, f"{socket.gethostname()}:{os.getpid()}", started, time.time())
 
 
 def _init_worker(progress_queue: Any, memory_mb: int, parent_pid: int) -> None:
