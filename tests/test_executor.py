@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -140,6 +141,53 @@ def test_killed_worker_fails_only_its_own_episode_while_another_in_flight_comple
     # The survivor and the episode that waited (in the replaced child or the survivor's) are done.
     assert {title: state[:2] for title, state in states.items()} == {
         t: (True, None) for t in titles.values() if t != titles[kill["victim"]]
+    }
+
+
+def test_a_failing_job_fails_only_its_own_episode_while_another_in_flight_completes(make_settings, http_root):
+    root, base = http_root
+    settings = make_settings(transcribe_workers=2, threads=2)
+    # Newest first: ask-not and the spoiled clip start together; jfk waits for a free worker.
+    archive = _archive_with(settings, root, base, ["jfk.flac", "fleurs-en-000.ogg", "ask-not.mp3"])
+    with archive.db.session() as s:
+        spoiled = next(c for c in store.episode_states(s) if c.title == "fleurs-en-000.ogg")
+        audio = s.get(store.Episode, spoiled.id).audio
+        assert audio is not None
+        stored = settings.audio_dir / audio.path
+    # The download accepted it; now it no longer decodes: the worker's own error, its child unharmed.
+    stored.write_bytes(random.Random(17).randbytes(200_000))
+    executor = make_executor(settings)
+    assert isinstance(executor, LocalProcessExecutor)
+    watched = Watched(executor)
+    try:
+        executor.warm()
+        children = executor.pids()
+        assert len(children) == 2
+        report = transcribe_episodes(archive, executor=watched)
+        # Neither child was killed or replaced for the failure.
+        assert executor.pids() == children
+    finally:
+        executor.close()
+
+    assert (report.done, report.failed) == (2, 1), report.notes
+    finished = {f.key: f for f in watched.finished}
+    failed = finished[spoiled.id]
+    assert failed.result is None and not isinstance(failed.error, JobFailed)
+    assert "cannot decode audio" in str(failed.error)
+    # Both jobs had started before the failure came back, and the other kept decoding through it.
+    first_two = watched.started()[:2]
+    assert spoiled.id in first_two
+    (other,) = [key for key in first_two if key != spoiled.id]
+    survivor = finished[other].result
+    assert survivor is not None
+    assert survivor.started < watched.finished_at[spoiled.id] < survivor.finished
+    assert {int(f.result.worker.rsplit(":", 1)[1]) for f in finished.values() if f.result is not None} <= set(children)
+    states = _states(archive)
+    spoilt = states.pop("fleurs-en-000.ogg")
+    assert spoilt[0] is False and spoilt[2] == 1 and "cannot decode audio" in (spoilt[1] or "")
+    assert {title: state[:2] for title, state in states.items()} == {
+        "jfk.flac": (True, None),
+        "ask-not.mp3": (True, None),
     }
 
 

@@ -21,6 +21,8 @@ class Watched:
         self.on_report = on_report
         self.reports: list[tuple[float, int, float, float]] = []
         self.finished: list[Finished] = []
+        # Key -> when collect() handed the job back (a failed job has no worker times of its own).
+        self.finished_at: dict[int, float] = {}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -34,7 +36,9 @@ class Watched:
                 progress(key, done, total)
 
         out: list[Finished] = self.inner.collect(wait, heard)
+        at = time.time()
         self.finished += out
+        self.finished_at.update((f.key, at) for f in out)
         return out
 
     def started(self) -> list[int]:
