@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from transcribe.options import EngineOptions
 
 ENV_PREFIX = "PODARCHIVE_"
-SECRET_FIELDS = frozenset({"meili_key", "secret_key"})
+SECRET_FIELDS = frozenset({"meili_key", "secret_key", "mcp_token"})
 
 
 class ConfigError(Exception):
@@ -89,6 +89,13 @@ class Settings:
     secret_key: str = ""
     site_language: str = ""
     site_title: str = "podarchive"
+    # The site's address as readers reach it (https://archive.example.org), for absolute
+    # links where no request names the host: the MCP server over stdio, and every answer
+    # when set. Empty: the request's own address, else http://host:port.
+    public_url: str = ""
+    # An editor's API token (`podarchive users token EMAIL`) for `podarchive mcp` over
+    # stdio: its write tools exist only with one.
+    mcp_token: str = ""
     # IANA zone for the dates the site shows (stored times stay UTC); the first
     # archive is a Quebec magazine, so a 22:00 EST episode is dated that day, not the next.
     timezone: str = "America/Toronto"
@@ -97,6 +104,11 @@ class Settings:
     def db_url(self) -> str:
         """The SQLAlchemy URL in force."""
         return self.database_url or f"sqlite:///{self.data_dir / 'podarchive.db'}"
+
+    @property
+    def site_url(self) -> str:
+        """The base of absolute links to the site, without a trailing slash."""
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
 
     @property
     def tzinfo(self) -> ZoneInfo:
@@ -214,6 +226,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     bad = sorted(c for c in settings.switch_languages if not re.fullmatch(r"[a-z]{2,3}", c.lower()))
     if bad:
         raise ConfigError(f"PODARCHIVE_SWITCH_LANGUAGES: {', '.join(bad)} not a language code such as fr or en")
+    if settings.public_url and not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", settings.public_url):
+        raise ConfigError(
+            f"PODARCHIVE_PUBLIC_URL: {settings.public_url!r} is not an http(s) address such as https://archive.example.org"
+        )
     # Whisper's codes are lower case; "FR" would silently never match.
     settings = dataclasses.replace(settings, switch_languages=frozenset(c.lower() for c in settings.switch_languages))
     try:

@@ -111,7 +111,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Markers from what a test uses.
 
     - `db`: it opens a database, so the PostgreSQL pass runs it again;
-    - one xdist group for the tests on the demo site, ingested once on one worker;
+    - one xdist group for the tests on the demo site, ingested once (base model) on one
+      worker; they are `slow` too;
     - doctests are pure: the fast lane (`-m fast`) runs them.
     """
     for item in items:
@@ -120,6 +121,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.db)
         if "live_site" in fixtures:
             item.add_marker(pytest.mark.xdist_group("live_site"))
+            item.add_marker(pytest.mark.slow)
         if isinstance(item, pytest.DoctestItem):
             item.add_marker(pytest.mark.fast)
 

@@ -2,7 +2,10 @@
 
 Every process the suite starts inherits TEST_RUN_ID, or names the run's temporary
 directory in its arguments (a Meilisearch ``--db-path``, a data directory). When the
-run ends, any such process still alive is reported, killed, and the run fails.
+run ends, any such process still alive a few seconds later is reported, killed, and the
+run fails. The grace lets helpers that end with their owner finish ending: Python's
+multiprocessing resource tracker, for one, exits when it reads the end of its pipe, a
+moment after the xdist worker that started it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 import pytest
 
 ENV = "TEST_RUN_ID"
+GRACE_S = 10.0
 
 
 def _read(path: Path) -> bytes:
@@ -81,7 +85,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if hasattr(config, "workerinput"):  # xdist workers: the controller checks once for all
         return
     basetemp = config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
-    found = leftovers(os.environ[ENV], basetemp)
+    deadline = time.monotonic() + GRACE_S
+    while (found := leftovers(os.environ[ENV], basetemp)) and time.monotonic() < deadline:
+        time.sleep(0.2)
     if not found:
         return
     _stop([pid for pid, _ in found])

@@ -34,3 +34,21 @@ def test_transcribe_workers_default_to_one_and_share_the_threads(tmp_path):
     assert (executor.workers, executor.options.threads, executor.capacity()) == (3, 2, 3)
     with pytest.raises(ConfigError, match="TRANSCRIBE_WORKERS"):
         load_settings(environ={"PODARCHIVE_TRANSCRIBE_WORKERS": "0"}, data_dir=tmp_path)
+
+
+def test_public_url_gives_the_base_of_links_else_host_and_port(tmp_path):
+    settings = load_settings(environ={"PODARCHIVE_PUBLIC_URL": "https://archive.example.org/"}, data_dir=tmp_path)
+    assert settings.site_url == "https://archive.example.org"
+    assert load_settings(environ={}, data_dir=tmp_path, port=9000).site_url == "http://127.0.0.1:9000"
+
+
+@pytest.mark.parametrize("value", ["archive.example.org", "ftp://archive.example.org", "https://a b", "https://h/?q=1"])
+def test_public_url_refuses_what_is_not_an_http_address(tmp_path, value):
+    with pytest.raises(ConfigError, match="PUBLIC_URL"):
+        load_settings(environ={"PODARCHIVE_PUBLIC_URL": value}, data_dir=tmp_path)
+
+
+def test_the_mcp_token_is_masked_like_the_other_secrets(tmp_path):
+    settings = load_settings(environ={"PODARCHIVE_MCP_TOKEN": "pa_secret"}, data_dir=tmp_path)
+    assert ("mcp_token", "****") in settings.public_items()
+    assert "pa_secret" not in repr(settings.public_items())

@@ -18,7 +18,7 @@ import pytest
 from archive.context import Archive
 from tests.conftest import copy_audio, rss, run_cli, settings_env
 
-pytestmark = pytest.mark.sqlite_only
+pytestmark = [pytest.mark.sqlite_only, pytest.mark.slow]
 
 FILES = ["ask-not.mp3", "jfk.flac", "fleurs-en-002.ogg"]
 

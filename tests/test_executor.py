@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from archive import store
@@ -22,6 +23,8 @@ from archive.ingest import JobFailed, run_stages, transcribe_episodes
 from archive.ingest.executor import LocalProcessExecutor, make_executor
 from tests.conftest import copy_audio, rss, settings_env
 from tests.watched import Watched
+
+pytestmark = pytest.mark.slow
 
 
 def _archive_with(settings: Settings, root: Path, base: str, files: list[str]) -> Archive:

@@ -18,6 +18,8 @@ from archive.ingest.executor import DaskExecutor, make_executor
 from tests.conftest import copy_audio, rss
 from tests.watched import Watched
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def cluster():

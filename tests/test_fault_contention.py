@@ -24,7 +24,7 @@ from tests.conftest import settings_env
 from tests.editor_site import csrf_of, make_archive
 from tests.search_corpus import add_show
 
-pytestmark = pytest.mark.sqlite_only
+pytestmark = [pytest.mark.sqlite_only, pytest.mark.slow]
 
 SECONDS = 20
 WRITER = """

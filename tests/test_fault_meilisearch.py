@@ -21,6 +21,8 @@ from archive.search.server import Endpoint, LocalMeili
 from tests.faultproxy import fault_proxy
 from tests.search_corpus import add_show, english_corpus
 
+pytestmark = pytest.mark.slow
+
 
 def expected_ids(archive: Archive) -> set[str]:
     """Passage ids the database says the index should hold."""

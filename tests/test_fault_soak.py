@@ -25,7 +25,7 @@ from archive.context import Archive
 from tests.conftest import AUDIO, rss, run_cli, settings_env
 from tests.loopback import free_port, wait_healthy
 
-pytestmark = [pytest.mark.soak, pytest.mark.sqlite_only]
+pytestmark = [pytest.mark.soak, pytest.mark.sqlite_only, pytest.mark.slow]
 
 SOAK_SECONDS = float(os.environ.get("PODARCHIVE_SOAK_SECONDS", "60"))
 WARM_UP = 15.0

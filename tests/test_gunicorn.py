@@ -8,9 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import copy_audio, rss, run_cli, settings_env
 from tests.loopback import free_port, wait_healthy
+
+pytestmark = pytest.mark.slow
 
 
 def test_gunicorn_workers_serve_pages_and_search(make_settings, http_root):

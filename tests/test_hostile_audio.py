@@ -11,6 +11,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from archive import public, store
@@ -18,6 +19,8 @@ from archive.config import Settings
 from archive.context import Archive
 from archive.ingest import run_stages
 from tests.conftest import AUDIO, DEMO, rss
+
+pytestmark = pytest.mark.slow
 
 ASK_NOT = (DEMO / "ask-not.mp3").read_bytes()
 JFK = (AUDIO / "jfk.flac").read_bytes()
@@ -92,8 +95,10 @@ def test_each_bad_file_fails_alone_and_nothing_empty_is_published(
             }
         )
     (root / "feed.xml").write_text(rss("Hostile audio", items))
-    # The whole-file deadline (10 s + 0.01 x duration) gives the 3-hour file about two minutes.
-    archive = Archive(make_settings(transcribe_timeout=10, transcribe_timeout_factor=0.01, max_attempts=1))
+    # The whole-file deadline (30 s + 0.01 x duration) gives the 3-hour file about two minutes
+    # and a short clip 30 s: room for a worker to start and load its model on a loaded machine
+    # (10 s was once too short for the control clip), so a "hung" here means hung.
+    archive = Archive(make_settings(transcribe_timeout=30, transcribe_timeout_factor=0.01, max_attempts=1))
     with archive.db.session() as s:
         store.add_feed(s, f"{base}/feed.xml", "en")
 

@@ -8,6 +8,8 @@ from tests.conftest import copy_audio, rss, run_cli
 from tests.loopback import free_port
 from web import create_app
 
+pytestmark = pytest.mark.slow
+
 
 def dead_url() -> str:
     """A URL on a loopback port where nothing listens."""

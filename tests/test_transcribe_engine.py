@@ -20,6 +20,8 @@ from transcribe.errors import ModelNotFound, TranscriptionError
 from transcribe.models import packaged_models, resolve_model
 from transcribe.result import Segment, Transcript
 
+pytestmark = pytest.mark.slow
+
 AUDIO = Path(__file__).parent / "data" / "audio"
 JFK = AUDIO / "jfk.flac"
 FLEURS_FR = AUDIO / "fleurs-fr-000.ogg"

@@ -10,8 +10,12 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from archive.cli.progress import EpisodeProgress, terminal_progress
 from tests.conftest import copy_audio, rss, run_cli, settings_env
+
+pytestmark = pytest.mark.slow
 
 
 def test_one_bar_per_episode_with_seconds_and_speed():

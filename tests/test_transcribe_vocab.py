@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from archive import store
 from archive.context import Archive
 from archive.ingest import run_stages
 from tests.conftest import copy_audio, rss, run_cli
+
+pytestmark = pytest.mark.slow
 
 
 def test_vocab_cli_and_prompt_on_the_transcript(make_settings, http_root, tmp_path):

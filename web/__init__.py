@@ -10,6 +10,8 @@ from archive.context import Archive
 from web import (
     admin,
     api,
+    api_reads,
+    assistants,
     auth,
     editor,
     editor_tools,
@@ -17,6 +19,7 @@ from web import (
     filters,
     health,
     i18n,
+    openapi,
     public,
     search,
     suggest,
@@ -35,6 +38,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(public.bp)
     app.register_blueprint(search.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(api_reads.bp)
+    app.register_blueprint(openapi.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(transcripts.bp)
     app.register_blueprint(feeds_out.bp)
@@ -46,6 +51,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(editor_tools.bp)
     app.register_blueprint(suggest.bp)
     app.register_blueprint(admin.bp)
+    # Assistants (issue 18): the MCP server over streamable HTTP at /mcp, in front of the site.
+    assistants.mount(app)
 
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]

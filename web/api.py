@@ -1,48 +1,15 @@
-"""JSON API: search passages; the Meilisearch key never leaves the server."""
+"""JSON API: search passages (the other read endpoints are in api_reads); the Meilisearch key never leaves."""
 
 from __future__ import annotations
 
-from typing import Any
+from flask import Blueprint, jsonify, request
 
-from flask import Blueprint, jsonify, request, url_for
-
-from archive.search import MAX_OFFSET, EpisodeHit, Hit, SearchUnavailable
-from web.context import archive
-from web.search import episode_matches, parse_request, rate_limited
+from archive.search import SearchUnavailable
+from web import reads
+from web.context import archive, links
+from web.search import parse_request, rate_limited
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-MAX_LIMIT = 50
-
-
-def _passage(hit: Hit) -> dict[str, Any]:
-    return {
-        "episode": {
-            "id": hit.episode_id,
-            "title": hit.episode_title,
-            "show": hit.feed_title,
-            "published": hit.published,
-            "url": url_for("public.episode", episode_id=hit.episode_id, _external=False),
-        },
-        "position": hit.position,
-        "start": hit.start,
-        "end": hit.end,
-        "speaker": hit.speaker,
-        "language": hit.language,
-        "html": hit.html,
-        "url": url_for("public.episode", episode_id=hit.episode_id, t=f"{hit.start:.2f}") + f"#p-{hit.position}",
-    }
-
-
-def _episode(hit: EpisodeHit) -> dict[str, Any]:
-    return {
-        "id": hit.episode_id,
-        "title": hit.title,
-        "show": hit.show,
-        "published": hit.published,
-        "guests": list(hit.guests),
-        "html": {"title": hit.title_html, "guests": list(hit.guests_html), "description": hit.description_html},
-        "url": url_for("public.episode", episode_id=hit.episode_id, _external=False),
-    }
 
 
 @bp.get("/search")
@@ -57,22 +24,8 @@ def search():  # type: ignore[no-untyped-def]
     limited = rate_limited()
     if limited is not None:
         return limited
-    limit = max(1, min(request.args.get("limit", 20, type=int) or 20, MAX_LIMIT))
-    # Deeper pages than the index's offset cap would silently repeat the last one.
-    page_no = min(req.page_no, MAX_OFFSET // limit + 1)
     try:
-        page = archive().search.search(
-            req.query, limit=limit, offset=(page_no - 1) * limit, filters=req.filters, facets=True
-        )
-        episodes = episode_matches(req)
+        result = reads.search(archive(), req, request.args.get("limit", 20, type=int) or 20, links())
     except SearchUnavailable:
         return jsonify(error="search unavailable"), 503
-    return jsonify(
-        query=req.query,
-        page=page_no,
-        limit=limit,
-        total=page.total,
-        passages=[_passage(h) for h in page.hits],
-        facets=page.facets,
-        episodes=[_episode(e) for e in episodes],
-    )
+    return jsonify(result)

@@ -16,6 +16,8 @@ PAGE_SIZE = 20
 MAX_PAGE = 50
 MAX_QUERY = 200
 EPISODE_MATCHES = 5
+# Per client: a burst of 30, then 2 a second (the config's SEARCH_RATE_BURST / SEARCH_RATE_PER_S).
+RATE_BURST, RATE_PER_S = 30, 2.0
 
 
 @dataclass(frozen=True)
@@ -68,13 +70,19 @@ def episode_matches(req: SearchRequest) -> list[EpisodeHit]:
     return archive().search.search_episodes(req.query, limit=EPISODE_MATCHES, filters=req.filters)
 
 
-def rate_limited() -> Response | None:
-    """A 429 with Retry-After when this client searched too often, else None."""
+def search_bucket() -> TokenBucket:
+    """The app's per-client budget for searches, API reads and MCP tool calls."""
+    config = current_app.config
     bucket: TokenBucket = current_app.extensions.setdefault(
         "podarchive_search_bucket",
-        TokenBucket(current_app.config.get("SEARCH_RATE_BURST", 30), current_app.config.get("SEARCH_RATE_PER_S", 2.0)),
+        TokenBucket(config.get("SEARCH_RATE_BURST", RATE_BURST), config.get("SEARCH_RATE_PER_S", RATE_PER_S)),
     )
-    wait = bucket.take(request.remote_addr or "-")
+    return bucket
+
+
+def rate_limited() -> Response | None:
+    """A 429 with Retry-After when this client searched too often, else None."""
+    wait = search_bucket().take(request.remote_addr or "-")
     if wait == 0.0:
         return None
     response = Response("Too many searches; please wait a moment.\n", status=429, mimetype="text/plain")

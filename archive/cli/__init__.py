@@ -39,6 +39,7 @@ def config(ctx: Context) -> None:
 
 def _register() -> None:
     from archive.cli import (
+        assistant,
         feed_commands,
         ingest_commands,
         meili,
@@ -65,6 +66,7 @@ def _register() -> None:
         transcription.eval_command,
         transcription.vocab,
         users.users,
+        assistant.mcp,
     ):
         main.add_command(command)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from archive.editorial import accounts
+from archive.editorial import accounts, tokens
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -79,3 +79,41 @@ def users_disable(ctx: Any, email: str, enable: bool) -> None:
             raise click.ClickException(f"no account {email}")
         accounts.set_disabled(s, user, not enable)
         click.echo(f"{'enabled' if enable else 'disabled'} {user.email}")
+
+
+@users.command("token")
+@click.argument("email")
+@click.option("--name", default="", help='What the token is for, e.g. "Claude Desktop".')
+@click.pass_obj
+def users_token(ctx: Any, email: str, name: str) -> None:
+    """Create an API token for assistants and scripts (MCP write tools); printed once, only its hash is kept."""
+    try:
+        with ctx.archive.db.session() as s:
+            token, view = tokens.create_token(s, email, name)
+    except tokens.TokenError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(token)
+    # The token alone on stdout (for scripts); the words about it on stderr.
+    click.echo(f"token {view.id} of {view.email}, shown only now (revoke-token {view.id} revokes it)", err=True)
+
+
+@users.command("tokens")
+@click.argument("email", required=False)
+@click.pass_obj
+def users_tokens(ctx: Any, email: str | None) -> None:
+    """Every API token (or one account's): id, email, name, created, last used."""
+    with ctx.archive.db.session() as s:
+        for t in tokens.list_tokens(s, email):
+            used = t.last_used_at.isoformat(timespec="minutes") if t.last_used_at else "never"
+            click.echo(f"{t.id}\t{t.email}\t{t.name}\t{t.created_at.isoformat(timespec='minutes')}\t{used}")
+
+
+@users.command("revoke-token")
+@click.argument("token_id", type=int)
+@click.pass_obj
+def users_revoke_token(ctx: Any, token_id: int) -> None:
+    """Delete an API token: assistants using it lose the write tools at once."""
+    with ctx.archive.db.session() as s:
+        if not tokens.revoke_token(s, token_id):
+            raise click.ClickException(f"no token {token_id}")
+    click.echo(f"revoked token {token_id}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from archive import public, store
 from archive.context import Archive
@@ -14,13 +15,23 @@ from archive.store.schema import IndexOutbox
 log = logging.getLogger("podarchive.indexing")
 
 
+@dataclass(frozen=True)
+class IndexJob:
+    """One episode's queued index work: the outbox rows it clears and what the index should hold."""
+
+    episode_id: int
+    outbox_ids: list[int]
+    passages: list[Passage]
+    entry: EpisodeEntry | None
+
+
 def index_episodes(archive: Archive, limit: int | None = None) -> StageReport:
     """Drain the outbox into Meilisearch; failed work stays queued with its error."""
     report = StageReport("index")
     with archive.db.session() as s:
         pending = store.pending_index_work(s, store.now(), limit)
         jobs = [
-            (eid, [r.id for r in rows], public.public_passages(s, eid), public.episode_entry(s, eid))
+            IndexJob(eid, [r.id for r in rows], public.public_passages(s, eid), public.episode_entry(s, eid))
             for eid, rows in pending.items()
         ]
     if not jobs:
@@ -28,21 +39,20 @@ def index_episodes(archive: Archive, limit: int | None = None) -> StageReport:
     try:
         index = archive.search
     except SearchUnavailable as exc:
-        _index_failed(archive, [rid for _, ids, _, _ in jobs for rid in ids], f"meilisearch: {exc}")
+        _index_failed(archive, [rid for job in jobs for rid in job.outbox_ids], f"meilisearch: {exc}")
         report.failed += len(jobs)
         return report
-    for n, (episode_id, row_ids, passages, entry) in enumerate(jobs):
+    for n, job in enumerate(jobs):
         try:
-            index.replace_episode(episode_id, passages, entry)
+            index.replace_episode(job.episode_id, job.passages, job.entry)
         except SearchUnavailable as exc:
             # Meilisearch is down or refusing: keep every remaining operation queued.
-            remaining = [rid for _, ids, _, _ in jobs[n:] for rid in ids]
-            _index_failed(archive, remaining, str(exc))
-            log.warning("index failed episode=%s error=%s", episode_id, exc)
+            _index_failed(archive, [rid for later in jobs[n:] for rid in later.outbox_ids], str(exc))
+            log.warning("index failed episode=%s error=%s", job.episode_id, exc)
             report.failed += len(jobs) - n
             break
         with archive.db.session() as s:
-            rows = [r for r in (s.get(IndexOutbox, rid) for rid in row_ids) if r is not None]
+            rows = [r for r in (s.get(IndexOutbox, rid) for rid in job.outbox_ids) if r is not None]
             store.complete_index_work(s, rows)
         report.done += 1
     return report

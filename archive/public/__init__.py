@@ -16,6 +16,7 @@ from archive.public.episodes import (
     episode_chapters,
     episode_people,
     latest_interviews,
+    recent_episodes,
     show_episodes,
 )
 from archive.public.index_documents import episode_entry, episode_guests, public_passages
@@ -61,6 +62,7 @@ __all__ = [
     "public_passages",
     "public_text",
     "public_texts",
+    "recent_episodes",
     "show",
     "show_episodes",
     "shows",

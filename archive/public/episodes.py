@@ -25,6 +25,11 @@ class EpisodeCard:
     duration: float | None
     has_transcript: bool
 
+    @property
+    def title_text(self) -> str:
+        """The title as plain text (feeds put markup in titles too)."""
+        return plain_text(self.title)
+
 
 @dataclass(frozen=True)
 class EpisodeView:
@@ -142,6 +147,18 @@ def latest_interviews(session: Session, limit: int = 20) -> list[EpisodeCard]:
     """The newest episodes of every show whose transcript readers may read."""
     readable = select(visible_texts().subquery().c.episode_id)
     return cards(session, select(Episode).where(Episode.id.in_(readable)).limit(limit))
+
+
+def recent_episodes(
+    session: Session, limit: int = 20, feed_id: int | None = None, readable_only: bool = False
+) -> list[EpisodeCard]:
+    """The newest episodes of one show or of all, optionally only those whose transcript readers may read."""
+    query = select(Episode)
+    if feed_id is not None:
+        query = query.where(Episode.feed_id == feed_id)
+    if readable_only:
+        query = query.where(Episode.id.in_(select(visible_texts().subquery().c.episode_id)))
+    return cards(session, query.limit(limit))
 
 
 def episode_people(session: Session, episode_id: int) -> list[tuple[str, str | None]]:

@@ -24,6 +24,11 @@ class ShowCard:
     episodes: int
     latest: datetime | None
 
+    @property
+    def description_text(self) -> str:
+        """The show's description as plain text."""
+        return plain_text(self.description_html)
+
 
 @dataclass(frozen=True)
 class ShowView:

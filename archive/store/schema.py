@@ -311,6 +311,21 @@ class User(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class ApiToken(Base):
+    """An editor's API token for assistants and scripts (issue 18); only its SHA-256 is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # What the editor called it ("Claude Desktop", "laptop script").
+    name: Mapped[str] = mapped_column(String(255), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Roughly (updated at most hourly): enough to spot a token nobody uses.
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class Revision(Base):
     """An editor's full snapshot of an episode's transcript; the machine transcript stays as it was."""
 
