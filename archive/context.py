@@ -7,9 +7,10 @@ from dataclasses import replace
 from functools import cached_property
 
 import feeds
+from archive import data_dir
 from archive.config import Settings
-from archive.search import SearchIndex
-from archive.search.server import endpoint
+from archive.search import Embedder, SearchIndex, load_embedder
+from archive.search.server import current_endpoint, endpoint
 from archive.store.database import Database
 
 
@@ -18,6 +19,8 @@ class Archive:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        # Before anything is written: every process (a command, a site worker) goes through here.
+        data_dir.prepare(settings)
         self.db = Database(settings)
         # time.monotonic() after which stages start no new item (`ingest --max-minutes`).
         self.deadline: float | None = None
@@ -28,8 +31,24 @@ class Archive:
 
     @cached_property
     def search(self) -> SearchIndex:
-        """The search index (starts the local Meilisearch if none is configured)."""
-        return SearchIndex(endpoint(self.settings), self.settings.index_prefix)
+        """The search index (starts the local Meilisearch if none is configured).
+
+        Kept for the process's life; when the server cannot be reached it looks again where
+        the server's state file says it is (a command restarted it on another port).
+        """
+        return SearchIndex(
+            endpoint(self.settings),
+            self.settings.index_prefix,
+            find=lambda: current_endpoint(self.settings),
+            embedder=self.embedder,
+            floor=self.settings.meaning_floor,
+        )
+
+    @cached_property
+    def embedder(self) -> Embedder | None:
+        """The model for search by meaning (None when turned off); its weights load on first use, not here."""
+        s = self.settings
+        return load_embedder(s.embedder, s.cache_dir, threads=s.embedder_threads)
 
     @cached_property
     def fetch_policy(self) -> feeds.FetchPolicy:

@@ -111,7 +111,7 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             settings = load_settings(
-                environ={}, data_dir=Path(tmp), allow_private_hosts="127.0.0.1", poll_workers=args.workers
+                environ={}, data_dir=Path(tmp), allow_private_hosts="127.0.0.1:*", poll_workers=args.workers
             )
             archive = Archive(settings)
             with archive.db.session() as s:

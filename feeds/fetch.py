@@ -19,6 +19,10 @@ from .transport import guarded_client
 
 _REDIRECTS = (301, 302, 303, 307, 308)
 _PERMANENT = (301, 308)
+# Audio is compressed already (gzip gains a few percent on MP3, AAC, Opus; a WAV of speech
+# maybe half): a coded enclosure that grows more than this is a bomb, refused before it
+# fills the disk rather than at the download cap.
+AUDIO_MAX_EXPANSION = 8.0
 
 
 @dataclass(frozen=True)
@@ -101,13 +105,13 @@ def download(
     download. on_validators hears the ETag/Last-Modified before the body comes,
     so a caller can keep them for the next resume even if this one breaks.
     """
-    headers: dict[str, str] = {}
+    # No content coding: audio gains nothing from one, byte ranges would address the coded
+    # body, and a coded body's size on the wire says nothing of what it writes to disk.
+    headers = {"Accept-Encoding": "identity"}
     if offset > 0:
         headers["Range"] = f"bytes={offset}-"
         if if_range:
             headers["If-Range"] = if_range
-        # Byte ranges address the encoded body; ask for none so offsets mean file bytes.
-        headers["Accept-Encoding"] = "identity"
     with _open(url, policy, headers) as opened:
         resp = opened.response
         if resp.status_code == 304:
@@ -126,7 +130,8 @@ def download(
             dest.seek(offset)
         written = 0
         capped = replace(policy, max_bytes=max(policy.max_bytes - offset, 0))
-        for chunk in _body(resp, capped, opened.url):
+        # A server may code the body all the same: decoded under the caps and the expansion limit.
+        for chunk in _body(resp, capped, opened.url, AUDIO_MAX_EXPANSION):
             dest.write(chunk)
             written += len(chunk)
         return DownloadResult(
@@ -204,16 +209,17 @@ def _raise_for_status(resp: httpx.Response, url: str) -> None:
         )
 
 
-def _body(resp: httpx.Response, policy: FetchPolicy, url: str) -> Iterator[bytes]:
+def _body(resp: httpx.Response, policy: FetchPolicy, url: str, max_expansion: float | None = None) -> Iterator[bytes]:
     """The decoded body, refused early when Content-Length already says too large."""
     length = resp.headers.get("content-length", "")
     encoding = resp.headers.get("content-encoding")
-    if length.isdigit() and not encoding and int(length) > policy.max_bytes:
+    # Coded or not, Content-Length counts wire bytes, which are capped too.
+    if length.isdigit() and int(length) > policy.max_bytes:
         raise TooLarge(f"{url}: Content-Length {length} over {policy.max_bytes} bytes")
     try:
         # No chunk_size: httpx would hold bytes back until a chunk fills, and a
         # broken transfer would lose them (nothing to resume from).
-        yield from decoded_chunks(resp.iter_raw(), encoding, policy.max_bytes)
+        yield from decoded_chunks(resp.iter_raw(), encoding, policy.max_bytes, max_expansion)
     except TooLarge as exc:
         raise TooLarge(f"{url}: {exc}") from None
 

@@ -6,7 +6,8 @@ import ipaddress
 import re
 import socket
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from functools import lru_cache
+from urllib.parse import SplitResult, urlsplit
 
 from .errors import BlockedURL
 
@@ -51,6 +52,9 @@ _BLOCKED_V6 = tuple(
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 # inet_aton spellings ("0x7f000001", "2130706433", "127.1") that resolvers accept.
 _LEGACY_IPV4 = re.compile(r"^(?:0x[0-9a-f]+|[0-9]+)(?:\.(?:0x[0-9a-f]+|[0-9]+)){0,3}$", re.I)
+_HOST_NAME = re.compile(r"^[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?$")
+# What a bare host in the allow-list opens: the ports a URL without one means.
+DEFAULT_PORTS = (80, 443)
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class FetchPolicy:
     deadline: float = 120
     max_bytes: int = 50 * 1024 * 1024
     max_redirects: int = 8
+    # Entries that may reach loopback or private addresses: "host:port", "host" (its
+    # default ports 80 and 443 only) or "host:*" (every port; for tests).
     allow_private_hosts: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -125,11 +131,10 @@ def _embedded_ipv4(addr: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     return None
 
 
-def check_url(url: str, policy: FetchPolicy) -> None:
-    """Refuse URLs that are not plain public http(s); raises BlockedURL."""
+def url_parts(url: str) -> SplitResult:
+    """url split into its parts when it is plain http(s) with a host and no credentials; raises BlockedURL."""
     try:
         parts = urlsplit(url)
-        host = parts.hostname
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
         raise BlockedURL(f"malformed URL {url!r}: {exc}") from None
@@ -138,9 +143,16 @@ def check_url(url: str, policy: FetchPolicy) -> None:
     # Credentials in URLs leak into logs and let a feed steer our auth headers.
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
         raise BlockedURL(f"credentials in URL not allowed: {url!r}")
-    if not host:
+    if not parts.hostname:
         raise BlockedURL(f"no host in URL {url!r}")
-    if is_allowed_private(host, policy):
+    return parts
+
+
+def check_url(url: str, policy: FetchPolicy) -> None:
+    """Refuse URLs that are not plain public http(s); raises BlockedURL."""
+    parts = url_parts(url)
+    host = parts.hostname or ""
+    if is_allowed_private(host, parts.port or _default_port(parts.scheme), policy):
         return
     literal = _ip_literal(host)
     if literal is None:
@@ -163,7 +175,59 @@ def _ip_literal(host: str) -> IPAddress | None:
     return None
 
 
-def is_allowed_private(host: str, policy: FetchPolicy) -> bool:
-    """True when the policy lets this host reach non-public addresses (tests, LAN)."""
+def _default_port(scheme: str) -> int:
+    return 443 if scheme.lower() == "https" else 80
+
+
+@lru_cache(maxsize=256)
+def allowed_private_entry(entry: str) -> tuple[str, tuple[int, ...] | None]:
+    """(host, ports) of one allow-list entry; ports None means every port. Raises ValueError.
+
+    >>> allowed_private_entry("10.0.0.5:8080"), allowed_private_entry("NAS.lan")
+    (('10.0.0.5', (8080,)), ('nas.lan', (80, 443)))
+    >>> allowed_private_entry("[fd00::1]:8443"), allowed_private_entry("127.0.0.1:*")
+    (('fd00::1', (8443,)), ('127.0.0.1', None))
+    """
+    text = entry.strip().lower()
+    if text.startswith("["):
+        host, closed, rest = text[1:].partition("]")
+        if not closed or (rest and not rest.startswith(":")):
+            raise ValueError("an IPv6 address goes in brackets: [fd00::1]:8080")
+        port_text = rest[1:] if rest else ""
+        if rest == ":":
+            raise ValueError("no port after the colon")
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+        if not port_text:
+            raise ValueError("no port after the colon")
+    else:  # a name, an IPv4 address, or an IPv6 address without a port
+        host, port_text = text, ""
+    if not (_HOST_NAME.match(host) or _ip_literal(host) is not None):
+        raise ValueError(f"{host!r} is not a host name or address")
+    if not port_text:
+        return host, DEFAULT_PORTS
+    if port_text == "*":
+        return host, None
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise ValueError(f"port {port_text!r} is not a number from 1 to 65535 (or *)")
+    return host, (int(port_text),)
+
+
+def is_allowed_private(host: str, port: int, policy: FetchPolicy) -> bool:
+    """True when the policy lets host:port reach non-public addresses (a LAN feed, tests).
+
+    >>> p = FetchPolicy(allow_private_hosts=frozenset({"127.0.0.1:8765", "nas.lan"}))
+    >>> is_allowed_private("127.0.0.1", 8765, p), is_allowed_private("127.0.0.1", 8766, p)
+    (True, False)
+    >>> is_allowed_private("NAS.lan", 443, p), is_allowed_private("nas.lan", 8080, p)
+    (True, False)
+    """
     host = host.lower().strip("[]")
-    return any(host == allowed.lower().strip("[]") for allowed in policy.allow_private_hosts)
+    for entry in policy.allow_private_hosts:
+        try:
+            allowed_host, ports = allowed_private_entry(entry)
+        except ValueError:
+            continue  # load_settings refuses these; a hand-made policy just does not match
+        if allowed_host == host and (ports is None or port in ports):
+            return True
+    return False

@@ -95,7 +95,8 @@ class GuardedBackend(httpcore.SyncBackend):
         except (OSError, UnicodeError) as exc:
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
         ips = list(dict.fromkeys(str(info[4][0]) for info in infos))
-        if is_allowed_private(host, self._policy):
+        # The port too: allowing a LAN feed's host:port must not open that host's other services.
+        if is_allowed_private(host, port, self._policy):
             return ips
         allowed = [ip for ip in ips if is_public_address(ip)]
         if not allowed:

@@ -20,7 +20,7 @@ from archive.config import Settings
 from archive.context import Archive
 from archive.editorial import accounts, tokens
 from archive.editorial import workflow as editing
-from archive.ingest import index_episodes
+from archive.ingest import embed_passages, index_episodes
 from feeds import parse_feed
 from tests.web_corpus import feed_xml, transcript
 from web import create_app
@@ -100,6 +100,7 @@ def build(settings: Settings) -> Corpus:
     with archive.db.session() as s:
         editor = accounts.get_by_email(s, EDITOR)
         editing.edit_passage(s, ids["baleines"], 0, 0, editor, text=f"Une entrevue sur les {DRAFT_WORD} du fleuve")
+    embed_passages(archive)  # vectors for search by meaning, as `podarchive ingest` runs it
     assert index_episodes(archive).done == 3
     return Corpus(settings, ids["tigre"], ids["baleines"], hidden_ids["coulisses"], show, hidden_show, token)
 

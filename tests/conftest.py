@@ -147,7 +147,9 @@ def make_settings(tmp_path: Path, meili: Endpoint, pg_server: str | None) -> Cal
             "meili_key": meili.key,
             "index_prefix": f"t{uuid.uuid4().hex[:12]}",
             "model": "tiny.en",
-            "allow_private_hosts": "127.0.0.1",
+            # Loopback test servers take random ports: every port of 127.0.0.1 (the host:*
+            # form; a bare host would mean ports 80 and 443 only).
+            "allow_private_hosts": "127.0.0.1:*",
             "max_attempts": 3,
         }
         values.update(overrides)
@@ -282,7 +284,7 @@ def session_settings(tmp_path_factory: pytest.TempPathFactory, meili: Endpoint) 
             "meili_key": meili.key,
             "index_prefix": f"s{uuid.uuid4().hex[:12]}",
             "model": "base",
-            "allow_private_hosts": "127.0.0.1",
+            "allow_private_hosts": "127.0.0.1:*",
             "max_attempts": 3,
             "secret_key": "test-secret",
         }

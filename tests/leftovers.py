@@ -43,6 +43,15 @@ def _ancestors() -> set[int]:
     return pids
 
 
+def _ends_with_us(cmdline: bytes, stat: bytes, mine: set[int]) -> bool:
+    """Python's multiprocessing resource tracker of this very process: it exits with it."""
+    try:
+        parent = int(stat.rsplit(b")", 1)[1].split()[1])
+    except (IndexError, ValueError):
+        return False
+    return parent in mine and b"multiprocessing.resource_tracker" in cmdline
+
+
 def leftovers(run_id: str, basetemp: Path) -> list[tuple[int, str]]:
     """(pid, command line) of live processes of this run, other than this one and its parents."""
     mine = _ancestors()
@@ -56,6 +65,8 @@ def leftovers(run_id: str, basetemp: Path) -> list[tuple[int, str]]:
             continue
         stat = _read(entry / "stat")
         if b") Z" in stat:  # a zombie: dead, only not reaped yet
+            continue
+        if _ends_with_us(cmdline, stat, mine):
             continue
         environ = _read(entry / "environ")
         if marker in environ.split(b"\0") or temp in cmdline:

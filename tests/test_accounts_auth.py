@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -175,22 +176,63 @@ def _from(app, address):
     return client
 
 
-def test_login_is_rate_limited_per_client_and_per_account(site):
+def test_login_is_rate_limited_per_account_and_client_and_per_client(site):
     ea, app = site
     app.config["LOGIN_RATE_CLIENT"] = (4, 0.001)
-    app.config["LOGIN_RATE_ACCOUNT"] = (3, 0.001)
-    # Per account: three tries from three addresses, then even the right password waits.
-    for n in range(3):
-        client = _from(app, f"10.0.0.{n}")
-        assert login(client, password="wrong guess").status_code == 401
-    late = login(_from(app, "10.0.0.9"))
+    app.config["LOGIN_RATE_ACCOUNT_CLIENT"] = (3, 0.001)
+    # One client on one account: three tries, then even the right password waits (its own failures).
+    guesser = _from(app, "10.0.0.1")
+    assert [login(guesser, password="wrong guess").status_code for _ in range(3)] == [401, 401, 401]
+    late = login(guesser)
     assert late.status_code == 429 and int(late.headers["Retry-After"]) >= 1
+    # The same account from three other addresses: each has its own tries (issue 19: no lockout
+    # of the owner by someone else's failures).
+    for n in range(2, 5):
+        assert login(_from(app, f"10.0.0.{n}"), password="wrong guess").status_code == 401
+    assert login(_from(app, "10.0.0.9")).status_code == 302
     # Per client: one address trying many accounts is stopped too.
     client = _from(app, "10.9.9.9")
     codes = [login(client, email=f"u{n}@example.org", password="wrong guess").status_code for n in range(5)]
     assert codes == [401, 401, 401, 401, 429]
     # Another account from another address is unaffected.
     assert login(_from(app, "10.1.1.1"), email="boss@example.org").status_code == 302
+
+
+def test_an_attackers_wrong_passwords_never_lock_the_editor_out(site):
+    ea, app = site
+    # The site's own limits (5 per account and client, 10 per client), not smaller test ones.
+    attacker, editor = _from(app, "203.0.113.66"), _from(app, "198.51.100.5")
+    tries = [login(attacker, password=f"guess {n}").status_code for n in range(8)]
+    assert tries == [401] * 5 + [429] * 3
+    # The attacker is locked out of the account, even with the right password...
+    assert login(attacker).status_code == 429
+    # ...the editor is not: the right password works at once, and again while the attacker keeps trying.
+    assert login(editor).status_code == 302
+    assert login(attacker, password="one more").status_code == 429
+    assert login(_from(app, "198.51.100.5")).status_code == 302
+
+
+def test_login_counts_are_shared_by_every_worker_and_survive_a_restart(site):
+    ea, app = site
+    # Two site processes on one database (two gunicorn workers, or before and after a restart).
+    other = create_app(ea.settings)
+    first, second = _from(app, "203.0.113.7"), _from(other, "203.0.113.7")
+    codes = [login(c, password="wrong guess").status_code for c in (first, second, first, second, first)]
+    assert codes == [401] * 5
+    assert login(second).status_code == 429 and login(first).status_code == 429
+    restarted = _from(create_app(ea.settings), "203.0.113.7")
+    assert login(restarted).status_code == 429
+    # A success forgets the client's failures on that account: a typo later is not a lockout.
+    typo = _from(create_app(ea.settings), "198.51.100.8")
+    assert [login(typo, password="typo").status_code for _ in range(4)] == [401] * 4
+    assert login(typo).status_code == 302
+    assert [login(_from(app, "198.51.100.8"), password="typo").status_code for _ in range(4)] == [401] * 4
+    with Archive(ea.settings).db.session() as s:
+        # Only digests are kept: neither the email nor the address.
+        from archive.store.schema import LoginBucket
+
+        keys = [row.key for row in s.query(LoginBucket)]
+    assert keys and all(len(k) == 64 and "@" not in k and "." not in k for k in keys)
 
 
 @pytest.mark.parametrize(
@@ -283,3 +325,79 @@ def test_every_state_changing_route_refuses_missing_wrong_and_foreign_csrf_token
     assert mine.get("/editor/").status_code == 200
     # The right token is accepted (publishing works).
     assert mine.post("/editor/episodes/1/publish", data={"csrf_token": own}).status_code == 302
+
+
+KEY_ROUNDS, APP_ROUNDS, RACERS = 300, 5, 3
+
+
+def race_for_the_key() -> None:
+    """A worker that, on each line from stdin, wants the site key of that new data directory at once.
+
+    "key DIR": the key itself; "app DIR": the whole site, as a gunicorn worker starts it, then its
+    log-in page. Answers one line on stdout per request.
+    """
+    from pathlib import Path
+
+    from archive.config import load_settings
+    from web import auth
+
+    for line in sys.stdin:
+        kind, _, root = line.strip().partition(" ")
+        # No Meilisearch is reached: the log-in page never searches.
+        site = load_settings(environ={}, data_dir=Path(root), meili_url="http://127.0.0.1:9", meili_key="k")
+        if kind == "key":
+            print(auth._secret_key(site) or "(empty)", flush=True)
+        else:
+            print(create_app(site).test_client().get("/editor/login").status_code, flush=True)
+
+
+def test_workers_starting_together_all_get_the_same_whole_site_key(tmp_path):
+    import shutil
+
+    from archive.config import load_settings
+    from archive.store.database import Database
+
+    # The app rounds start from a migrated database, so the workers reach the key together.
+    template = Database(load_settings(environ={}, data_dir=tmp_path / "template"))
+    template.dispose()
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", "from tests.test_accounts_auth import race_for_the_key; race_for_the_key()"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={k: v for k, v in os.environ.items() if not k.startswith("PODARCHIVE_")},
+        )
+        for _ in range(RACERS)
+    ]
+
+    def together(request: str) -> list[str]:
+        # Every racer gets the request within microseconds of the others, then each answers.
+        for p in racers:
+            p.stdin.write(request + "\n")
+            p.stdin.flush()
+        return [p.stdout.readline().strip() for p in racers]
+
+    try:
+        keys = {}
+        for n in range(KEY_ROUNDS):
+            keys[n] = together(f"key {tmp_path / f'key{n}'}")
+        pages = []
+        for n in range(APP_ROUNDS):
+            (tmp_path / f"app{n}").mkdir()
+            shutil.copyfile(tmp_path / "template" / "podarchive.db", tmp_path / f"app{n}" / "podarchive.db")
+            pages += together(f"app {tmp_path / f'app{n}'}")
+    finally:
+        for p in racers:
+            p.stdin.close()
+            p.wait(timeout=60)
+    reads = [k for ks in keys.values() for k in ks]
+    assert len(reads) == RACERS * KEY_ROUNDS
+    assert reads.count("(empty)") == 0, f"{reads.count('(empty)')} of {len(reads)} reads got an empty key"
+    # Every worker of a data directory signs with the same key: the file's, whole and private.
+    for n, got in keys.items():
+        path = tmp_path / f"key{n}" / "secret_key"
+        assert set(got) == {path.read_text().strip()} and len(got[0]) == 64
+        assert path.stat().st_mode & 0o077 == 0
+    assert pages == ["200"] * (RACERS * APP_ROUNDS)
+    assert not list(tmp_path.glob("*/.secret_key.*")), "a temporary key file was left behind"

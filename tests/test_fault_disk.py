@@ -176,3 +176,64 @@ def test_audio_store_on_a_full_tmpfs(make_settings: Callable[..., Settings], htt
         assert _integrity(settings) == "ok"
     finally:
         subprocess.run(["umount", "-l", str(settings.audio_dir)], capture_output=True)
+
+
+def _downloaded(settings: Settings, http_root: tuple[Path, str]) -> Archive:
+    """An archive with one downloaded episode waiting for its transcript."""
+    root, base = http_root
+    _feed(root, base, ["jfk.flac"])
+    archive = Archive(settings)
+    with archive.db.session() as s:
+        store.add_feed(s, f"{base}/feed.xml", "en")
+    reports = run_stages(archive, ("poll", "download"))
+    assert [(r.done, r.failed) for r in reports] == [(1, 0), (1, 0)]
+    return archive
+
+
+def _not_charged(archive: Archive) -> None:
+    with archive.db.session() as s:
+        episode = s.scalars(select(store.Episode)).one()
+        assert (episode.attempts, episode.last_error, episode.next_try_at) == (0, None, None)
+
+
+def test_model_cache_past_the_file_size_limit_is_not_the_episodes_fault(
+    make_settings: Callable[..., Settings], http_root: tuple[Path, str]
+) -> None:
+    # Packaged "base" is joined into the cache (145 MB) on first use; 20 MB is not enough.
+    settings = make_settings(model="base")
+    archive = _downloaded(settings, http_root)
+
+    child = _run_limited(settings, 20_000_000, "transcribe")
+
+    output = child.stdout + child.stderr
+    assert child.returncode == 1 and "Traceback" not in output, output[-3000:]
+    assert "model cache" in child.stderr and "File too large" in child.stderr, output[-3000:]
+    assert "cannot read" not in output and ".flac" not in child.stderr
+    _not_charged(archive)
+    # No half-joined weights left (the small side files may stay: model.bin marks a complete copy).
+    assert not list(settings.cache_dir.rglob("model.bin")) and not list(settings.cache_dir.rglob("*.tmp"))
+    assert _integrity(settings) == "ok"
+
+    # Room again: the same episode is transcribed on the next run.
+    [report] = run_stages(archive, ("transcribe",))
+    assert (report.done, report.failed) == (1, 0), report.notes
+
+
+def test_model_cache_on_a_full_tmpfs_is_not_the_episodes_fault(
+    make_settings: Callable[..., Settings], http_root: tuple[Path, str]
+) -> None:
+    settings = make_settings(model="base")
+    settings.cache_dir.mkdir(parents=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", str(settings.cache_dir)], capture_output=True, text=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.strip()}")
+    try:
+        archive = _downloaded(settings, http_root)
+        [report] = run_stages(archive, ("transcribe",))
+        assert report.done == 0 and report.notes, report
+        assert "No space left on device" in report.notes[0] and "model cache" in report.notes[0], report.notes
+        _not_charged(archive)
+    finally:
+        subprocess.run(["umount", "-l", str(settings.cache_dir)], capture_output=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -163,3 +164,49 @@ def test_meilisearch_killed_mid_batch_converges_after_restart(
             assert archive.search.passage_ids() == expected
     finally:
         local.stop(timeout=10)
+
+
+def test_the_site_follows_its_local_meilisearch_to_the_port_it_restarted_on(
+    make_settings: Callable[..., Settings],
+) -> None:
+    from tests.conftest import run_cli
+    from tests.editor_site import make_archive
+    from web import create_app
+
+    # No Meilisearch configured: the site's first search starts the local one of its data directory.
+    ea = make_archive(make_settings(meili_url="", meili_key="", secret_key="restart"))
+    local = LocalMeili(ea.settings)
+    try:
+        client = create_app(ea.settings).test_client()
+        assert index_episodes(client.application.extensions["podarchive"]).done == 2
+
+        def search() -> tuple[int, str]:
+            response = client.get("/search?q=Natashquan", headers={"Accept-Language": "en"})
+            return response.status_code, response.get_data(as_text=True)
+
+        def health() -> int:
+            return client.get("/healthz").status_code
+
+        status, page = search()
+        assert status == 200 and "Entrevue avec Gilles Vignault" in page and health() == 200
+        before = json.loads(local.state_file.read_text())
+        os.kill(before["pid"], signal.SIGKILL)
+        for _ in range(100):
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(before["pid"], os.WNOHANG)  # this process started it: reap it
+            if not Path(f"/proc/{before['pid']}").exists():
+                break
+            time.sleep(0.05)
+        # Down: a clean 503 on both.
+        assert search()[0] == 503 and health() == 503
+        # Any command that needs the index starts it again, on a new random port.
+        done = run_cli(ea.settings, "search", "Natashquan", timeout=180)
+        assert done.returncode == 0, done.stderr
+        after = json.loads(local.state_file.read_text())
+        assert after["url"] != before["url"] and after["pid"] != before["pid"]
+        # The same site process, never restarted, finds it there.
+        status, page = search()
+        assert status == 200 and "Entrevue avec Gilles Vignault" in page
+        assert health() == 200
+    finally:
+        local.stop()

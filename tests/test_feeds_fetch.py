@@ -137,9 +137,9 @@ def servers() -> Iterator[tuple[Server, Server]]:
         server.server_close()
 
 
-LOOPBACK = FetchPolicy(allow_private_hosts=frozenset({"127.0.0.1"}), deadline=10)
+LOOPBACK = FetchPolicy(allow_private_hosts=frozenset({"127.0.0.1:*"}), deadline=10)
 # Lets only the first hop (by name) through; redirects to 127.0.0.1 must be refused.
-BY_NAME = FetchPolicy(allow_private_hosts=frozenset({"localhost"}), deadline=10)
+BY_NAME = FetchPolicy(allow_private_hosts=frozenset({"localhost:*"}), deadline=10)
 
 
 def named(server: Server, path: str) -> str:
@@ -241,7 +241,7 @@ def test_loopback_refused_without_allow_list(servers: tuple[Server, Server]) -> 
 def test_redirect_to_private_target_refused(servers: tuple[Server, Server], path: str) -> None:
     a, b = servers
     before_a, before_b = len(a.paths), len(b.paths)
-    policy = BY_NAME if path != "/to-name" else replace(BY_NAME, allow_private_hosts=frozenset({"127.0.0.1"}))
+    policy = BY_NAME if path != "/to-name" else replace(BY_NAME, allow_private_hosts=frozenset({"127.0.0.1:*"}))
     url = named(a, path) if path != "/to-name" else f"{a.base}{path}"
     with pytest.raises(BlockedURL):
         fetch(url, policy)

@@ -21,7 +21,7 @@ from feeds import FetchError, FetchPolicy, TooLarge, download, fetch
 Behaviour = Callable[[socket.socket], None]
 DEADLINE = 2.0
 POLICY = FetchPolicy(
-    allow_private_hosts=frozenset({"127.0.0.1"}), deadline=DEADLINE, read_timeout=30, max_bytes=1024 * 1024
+    allow_private_hosts=frozenset({"127.0.0.1:*"}), deadline=DEADLINE, read_timeout=30, max_bytes=1024 * 1024
 )
 # Scheduling slack on a loaded 2-core machine; the point is "not minutes".
 SLACK = 3.0

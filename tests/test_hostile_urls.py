@@ -51,7 +51,7 @@ def by_name(server: Server, path: str) -> str:
     return f"http://localhost:{server.server_address[1]}{path}"
 
 
-ONLY_LOCALHOST = FetchPolicy(allow_private_hosts=frozenset({"localhost"}), deadline=10)
+ONLY_LOCALHOST = FetchPolicy(allow_private_hosts=frozenset({"localhost:*"}), deadline=10)
 
 
 @pytest.mark.parametrize(
@@ -80,7 +80,7 @@ ONLY_LOCALHOST = FetchPolicy(allow_private_hosts=frozenset({"localhost"}), deadl
     ],
 )
 def test_scheme_credentials_and_bare_paths_refused(url: str, internal: Server) -> None:
-    policy = FetchPolicy(allow_private_hosts=frozenset({"127.0.0.1"}), deadline=5)
+    policy = FetchPolicy(allow_private_hosts=frozenset({"127.0.0.1:*"}), deadline=5)
     with pytest.raises(FetchError):  # BlockedURL is one; a bare path never becomes a file read
         fetch(url.replace("127.0.0.1", f"127.0.0.1:{internal.server_address[1]}", 1), policy)
     assert internal.seen == []
@@ -220,7 +220,7 @@ def test_rebinding_through_a_redirect_and_the_download_stage(
     make_settings: Callable[..., Settings], internal: Server, public: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     port = internal.server_address[1]
-    archive = Archive(make_settings(allow_private_hosts="localhost"))
+    archive = Archive(make_settings(allow_private_hosts="localhost:*"))
     public.routes["/feed"] = static(
         200,
         f"""<?xml version="1.0"?><rss version="2.0"><channel><title>S</title>

@@ -39,7 +39,9 @@ def test_import_then_export_round_trip(make_settings: Callable[..., Settings], t
     assert out.returncode == 0, out.stderr
     out = run_cli(settings, "feeds", "import", str(source), "--language", "en")
     assert out.returncode == 0, out.stderr
-    assert "1 feeds added, 2 already watched" in out.stdout
+    # The file: entry is no longer counted as "already watched": it is refused, and said so.
+    assert "1 feeds added, 1 already watched, 1 skipped" in out.stdout, out.stdout
+    assert "skipped file:///etc/passwd: scheme 'file' not allowed" in out.stdout
     listing = run_cli(settings, "feeds", "list").stdout
     assert "soundcloud:users:683767394" in listing and "language fr" in listing
     assert "passwd" not in listing
@@ -55,7 +57,7 @@ def test_import_then_export_round_trip(make_settings: Callable[..., Settings], t
     # Importing our own export again adds nothing.
     source.write_bytes(exported)
     out = run_cli(settings, "feeds", "import", str(source))
-    assert "0 feeds added, 2 already watched" in out.stdout
+    assert "0 feeds added, 2 already watched, 0 skipped" in out.stdout
 
 
 @pytest.mark.parametrize(

@@ -124,8 +124,9 @@ def test_episode_page_works_without_javascript(site):
 def test_quote_link_highlights_the_range_and_fills_the_card_tags(site):
     client, ids = site
     _, html = _html(client, f"/episodes/{ids['ep-1']}?start=5.00&end=15.00", "fr-CA")
-    assert html.count('class="passage quoted"') == 2
-    assert 'id="p-1" class="passage quoted"' in html and 'id="p-2" class="passage quoted"' in html
+    assert html.count('class="passage quoted') == 2
+    # Marie's turn starts at p-1 (the second voice), p-2 goes on with it.
+    assert 'id="p-1" class="passage quoted voice-2 turn"' in html and 'id="p-2" class="passage quoted voice-2"' in html
     og = re.search(r'<meta property="og:description" content="([^"]*)"', html).group(1)
     assert og.startswith("«\u00a0Merci de me recevoir") and "forêt boréale" in og
     assert 'name="twitter:card" content="summary"' in html

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +18,18 @@ from transcribe.models import packaged_models, resolve_model
 from transcribe.options import EngineOptions, Progress
 from transcribe.passages import NO_SPACE_LANGUAGES, split_segments
 from transcribe.quality import suspicions
+from transcribe.repair import SEED, Repair, RepairingPipeline
 from transcribe.result import Segment, Transcript, Word
 
 SAMPLE_RATE = 16000
 # Whisper's window; batched decoding without VAD needs clips no longer than this.
 _CHUNK_SECONDS = 30
-# Speech runs about 3-5 tokens a second; twice that bounds a re-run window's text.
-_TOKENS_PER_SECOND = 10
+# Re-runs after decoding: windows decoded together, and the shortest worth decoding.
+_RERUN_BATCH = 8
+_MIN_WINDOW_SECONDS = 0.1
 # Batched VAD: split speech at pauses this long (faster-whisper's sequential default; its
 # batched default of 160 ms cut and re-merged chunks so that base lost utterances).
 _SPLIT_SILENCE_MS = 2000
-# Safer decoding for a suspect window: every temperature Whisper's fallback knows.
-_FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 
 class Engine:
@@ -45,6 +46,8 @@ class Engine:
             compute_type = "float16" if device == "cuda" else "int8"
         self.device, self.compute_type = device, compute_type
         self.model_path = resolve_model(options.model, cache_dir)
+        # Before the first sampled repair: a fresh process repeats its transcripts.
+        ctranslate2.set_random_seed(SEED)
         try:
             self._model = WhisperModel(
                 self.model_path,
@@ -64,10 +67,16 @@ class Engine:
         # Sequential mode (batch_size <= 1) keeps one language per episode: faster-whisper
         # decodes 30 s windows there, without a per-chunk encoder output to detect on.
         self._batched = (
-            SwitchingPipeline(self._model, options.switch_languages if self.multilingual else ())
+            SwitchingPipeline(
+                self._model,
+                options.switch_languages if self.multilingual else (),
+                repair_suspect=options.rerun_suspect,
+            )
             if options.batch_size > 1
             else None
         )
+        # Re-runs after decoding (sequential mode, Engine.repair): suspect windows as clips.
+        self._rerun = RepairingPipeline(self._model, redecode_all=True)
 
     def transcribe(
         self,
@@ -94,6 +103,7 @@ class Engine:
             hotwords=hotwords or None,
         )
         switches: Mapping[int, ChunkLanguage] = {}
+        repairs: Mapping[int, Repair] = {}
         try:
             if self._batched is not None:
                 if not self.options.vad:
@@ -117,13 +127,14 @@ class Engine:
                     chunk_length=self.options.chunk_seconds,
                     **kwargs,
                 )
-                # Filled batch by batch as _collect consumes the lazy segments.
-                switches = self._batched.switches
+                # Filled batch by batch as _collect consumes the lazy segments; suspect
+                # windows are decoded again inside each batch (transcribe.repair).
+                switches, repairs = self._batched.switches, self._batched.repairs
             else:
                 raw, info = self._model.transcribe(audio, condition_on_previous_text=False, **kwargs)
-            segments = _collect(raw, info.language, duration, progress, switches)
-            reruns = 0
-            if self.options.rerun_suspect:
+            segments = _collect(raw, info.language, duration, progress, switches, repairs)
+            reruns = len(repairs)
+            if self.options.rerun_suspect and self._batched is None:
                 segments, reruns = self.repair(audio, segments, info.language)
         except TranscriptionError:
             raise
@@ -143,60 +154,59 @@ class Engine:
         )
 
     def repair(self, audio: np.ndarray, segments: list[Segment], language: str) -> tuple[list[Segment], int]:
-        """Re-decode the windows of suspect segments without conditioning, with temperature fallback.
+        """Decode the windows of suspect segments again, with loops barred (transcribe.repair).
 
-        Each window is decoded in its segment's language (the episode's `language` when it
-        has none). The new text replaces the window's; what was suspected stays in each
-        segment's flags and rerun=True. Text still judged to be over silence is dropped.
+        For segments already decoded (sequential mode; batched decoding repairs inside each
+        batch, transcribe.repair). Each window is decoded in its segment's language (the
+        episode's `language` when it has none), without the show's prompt, the windows of
+        one language in one batch. The new text replaces the window's; what was suspected
+        stays in each segment's flags and rerun=True. Text judged to be over silence is
+        dropped. Returns the segments and the number of windows decoded again.
         """
-        out: list[Segment] = []
-        reruns = 0
-        for seg in segments:
-            flags = suspicions(seg)
-            if not flags:
-                out.append(seg)
+        suspect = {i: ",".join(flags) for i, seg in enumerate(segments) if (flags := suspicions(seg))}
+        if not suspect:
+            return segments, 0
+        total = len(audio) / SAMPLE_RATE
+        redone: dict[int, list[Segment]] = {i: [] for i in suspect}
+        by_language: dict[str, list[int]] = {}
+        for i in suspect:
+            by_language.setdefault(segments[i].language or language, []).append(i)
+        frames_per_second = self._model.frames_per_second
+        for seg_language, indices in by_language.items():
+            clips: list[dict[str, float]] = []
+            owner: dict[int, int] = {}
+            for i in indices:
+                start, end = max(segments[i].start, 0.0), min(segments[i].end, total)
+                while end - start >= _MIN_WINDOW_SECONDS:  # Whisper hears 30 s at a time
+                    # The seek faster-whisper gives the clip's segments; a second suspect
+                    # segment starting at the same 10 ms is covered by the first's window.
+                    seek = int(int(start * SAMPLE_RATE) / SAMPLE_RATE * frames_per_second)
+                    if seek not in owner:
+                        clips.append({"start": start, "end": min(start + _CHUNK_SECONDS, end)})
+                        owner[seek] = i
+                    start += _CHUNK_SECONDS
+            if not clips:
                 continue
-            reruns += 1
-            seg_language = seg.language or language
-            start = max(int(seg.start * SAMPLE_RATE), 0)
-            end = min(int(np.ceil(seg.end * SAMPLE_RATE)), len(audio))
-            seconds = (end - start) / SAMPLE_RATE
-            raw, _ = self._model.transcribe(
-                audio[start:end],
+            raw, _ = self._rerun.transcribe(
+                audio,
                 language=seg_language,
                 task="transcribe",
-                beam_size=self.options.beam_size,
+                clip_timestamps=clips,
+                batch_size=_RERUN_BATCH,
+                without_timestamps=False,
                 word_timestamps=True,
-                condition_on_previous_text=False,
-                temperature=_FALLBACK_TEMPERATURES,
                 vad_filter=False,
-                # A looping attempt runs to Whisper's 448-token cap at every temperature;
-                # real speech needs far fewer (measured on a 16 s loop window: 15.4 s -> 7.4 s).
-                max_new_tokens=min(int(_TOKENS_PER_SECOND * seconds) + 16, 440),
             )
-            offset = start / SAMPLE_RATE
-            for new in _collect(raw, seg_language, (end - start) / SAMPLE_RATE, None):
-                if "silence" in suspicions(new):
-                    continue
-                out.append(_shifted(new, offset, ",".join(flags)))
-        return out, reruns
-
-
-def _shifted(seg: Segment, offset: float, flags: str) -> Segment:
-    """A re-run window's segment moved back to episode time and marked as re-run."""
-    words = tuple(Word(w.start + offset, w.end + offset, w.text, w.probability) for w in seg.words)
-    return Segment(
-        start=seg.start + offset,
-        end=seg.end + offset,
-        text=seg.text,
-        words=words,
-        avg_logprob=seg.avg_logprob,
-        no_speech_prob=seg.no_speech_prob,
-        compression_ratio=seg.compression_ratio,
-        language=seg.language,
-        flags=flags,
-        rerun=True,
-    )
+            for seg in raw:
+                if seg.seek in owner:
+                    redone[owner[seg.seek]].extend(_collect([seg], seg_language, total, None))
+        out: list[Segment] = []
+        for i, seg in enumerate(segments):
+            if i in suspect:
+                out.extend(replace(new, flags=suspect[i], rerun=True) for new in redone[i])
+            else:
+                out.append(seg)
+        return out, len(suspect)
 
 
 def _decode(audio_path: Path) -> np.ndarray:
@@ -216,14 +226,21 @@ def _collect(
     duration: float,
     progress: Progress | None,
     switches: Mapping[int, ChunkLanguage] | None = None,
+    repairs: Mapping[int, Repair] | None = None,
 ) -> list[Segment]:
     """Consume faster-whisper's lazy segment generator into our Segments.
 
     A segment takes the language of its chunk when the chunk was switched (`switches`,
-    keyed by the seek faster-whisper gives every segment of a chunk), else `language`.
+    keyed by the seek faster-whisper gives every segment of a chunk), else `language`;
+    the segments of a chunk's repaired window (`repairs`, same keys) carry its flags.
     """
     segments: list[Segment] = []
+    seen: dict[int, int] = {}  # segments of each chunk so far
     for seg in raw:
+        index = seen.get(seg.seek, 0)
+        seen[seg.seek] = index + 1
+        repair = repairs.get(seg.seek) if repairs else None
+        redone = repair is not None and repair.kept <= index < repair.kept + repair.count
         switched = switches.get(seg.seek) if switches else None
         seg_language = switched.language if switched else language
         words = _words(seg.words or (), seg_language)
@@ -239,6 +256,8 @@ def _collect(
                     no_speech_prob=float(seg.no_speech_prob),
                     compression_ratio=float(seg.compression_ratio),
                     language=seg_language,
+                    flags=repair.flags if redone and repair else None,
+                    rerun=redone,
                 )
             )
         if progress:

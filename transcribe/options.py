@@ -24,7 +24,8 @@ class EngineOptions:
     # first 10 s of the demo entretien-montagne.mp3; 15 s chunks split at 2 s pauses keep
     # them: long-form WER fr 35 -> 28 %, en 31 -> 17 %, same speed (docs/transcription.md).
     chunk_seconds: int = 15
-    # Re-decode windows that look hallucinated (transcribe.quality) with safer settings.
+    # Decode windows that look hallucinated (transcribe.quality) again, with loops barred
+    # (transcribe.repair); in batched mode inside each batch, from its encoder output.
     rerun_suspect: bool = True
     # Batched mode: a chunk detected (transcribe.languages) as one of these, other than
     # the episode's language, is decoded and labelled in it; () keeps the episode's.

@@ -30,7 +30,7 @@ def split_segments(
         if not segment.words or not _too_long(segment.words, segment, max_chars, max_seconds):
             out.append(segment)
             continue
-        out.extend(_piece(segment, words) for words in _cut(segment, max_chars, max_seconds))
+        out.extend(sub_segment(segment, words) for words in _cut(segment, max_chars, max_seconds))
     return tuple(out)
 
 
@@ -71,5 +71,6 @@ def _join(words: tuple[Word, ...] | list[Word], segment: Segment) -> str:
     return sep.join(w.text for w in words).strip()
 
 
-def _piece(segment: Segment, words: tuple[Word, ...]) -> Segment:
+def sub_segment(segment: Segment, words: tuple[Word, ...]) -> Segment:
+    """The segment cut down to some of its words: their span and text, its other fields kept."""
     return replace(segment, start=words[0].start, end=words[-1].end, text=_join(words, segment), words=words)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from transcribe.voiceprints import VoicePrint
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,16 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class SpeakerRun:
+    """What the diarize step made of a transcript: the model, each voice found (label, print), or why it failed."""
+
+    model: str
+    voices: tuple[tuple[str, VoicePrint], ...] = ()
+    # Set when no speakers could be found (model missing, failing): the transcript is still good.
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class Transcript:
     """A whole episode's transcript: language, segments and audio duration."""
 
@@ -47,6 +61,8 @@ class Transcript:
     reruns: int = 0
     prompt: str | None = None
     source_url: str | None = None
+    # The diarize step's outcome; None when it did not run (publisher text, speakers off).
+    speakers: SpeakerRun | None = None
 
     @property
     def text(self) -> str:

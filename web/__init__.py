@@ -11,8 +11,10 @@ from web import (
     admin,
     api,
     api_reads,
+    art,
     assistants,
     auth,
+    converters,
     editor,
     editor_tools,
     feeds_out,
@@ -20,6 +22,7 @@ from web import (
     health,
     i18n,
     openapi,
+    proxies,
     public,
     search,
     suggest,
@@ -34,6 +37,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["SECRET_KEY"] = settings.secret_key or None
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.extensions["podarchive"] = Archive(settings)
+    # Before any blueprint: rules are parsed with the converters present when they are added.
+    converters.register(app)
 
     app.register_blueprint(public.bp)
     app.register_blueprint(search.bp)
@@ -53,13 +58,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     # Assistants (issue 18): the MCP server over streamable HTTP at /mcp, in front of the site.
     assistants.mount(app)
+    # Behind nginx every request comes from the proxy: rate limits need the client's address.
+    # Last, so that it wraps the outermost WSGI app and /mcp sees the client's address too.
+    proxies.install(app, settings)
 
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]
         # Every response, errors included: no inline script, no framing, no sniffing.
+        # Images only from the site and the page's own show art hosts (web.art), never any https: host.
         response.headers.setdefault(
             "Content-Security-Policy",
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+            f"default-src 'self'; script-src 'self'; style-src 'self'; img-src {art.img_src()}; "
             "media-src 'self' https:; object-src 'none'; base-uri 'none'; form-action 'self'; "
             "frame-ancestors 'none'",
         )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import secrets
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -21,9 +23,8 @@ from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from archive.config import Settings
-from archive.editorial import accounts
+from archive.editorial import accounts, login_limits
 from web.context import archive
-from web.ratelimit import TokenBucket
 
 bp = Blueprint("auth", __name__, url_prefix="/editor")
 csrf = CSRFProtect()
@@ -31,9 +32,6 @@ login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.session_protection = "strong"
 login_manager.login_message = None  # the log-in page says it all; a stray flash would show after log-in
-# Client: 10 tries, then one every 6 s. Account: 5 tries, then one a minute (slows guessing one password).
-LOGIN_RATE_CLIENT = (10, 1 / 6)
-LOGIN_RATE_ACCOUNT = (5, 1 / 60)
 
 
 @dataclass(frozen=True)
@@ -121,16 +119,13 @@ class EmptyForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     """A form with only the CSRF token (log out, publish, ...)."""
 
 
-def _bucket(name: str, default: tuple[int, float]) -> TokenBucket:
-    burst, rate = current_app.config.get(name, default)
-    return current_app.extensions.setdefault(f"podarchive.{name}", TokenBucket(burst, rate))  # type: ignore[no-any-return]
-
-
-def _login_wait(email: str) -> float:
-    """Seconds this client or this account must wait before another try (0: go ahead)."""
-    by_client = _bucket("LOGIN_RATE_CLIENT", LOGIN_RATE_CLIENT).take(request.remote_addr or "-")
-    by_account = _bucket("LOGIN_RATE_ACCOUNT", LOGIN_RATE_ACCOUNT).take(accounts.normalise_email(email))
-    return max(by_client, by_account)
+def _limits() -> login_limits.LoginLimits:
+    """The log-in limits (tests set LOGIN_RATE_ACCOUNT_CLIENT and LOGIN_RATE_CLIENT to small ones)."""
+    default = login_limits.LoginLimits()
+    return login_limits.LoginLimits(
+        account_client=current_app.config.get("LOGIN_RATE_ACCOUNT_CLIENT", default.account_client),
+        client=current_app.config.get("LOGIN_RATE_CLIENT", default.client),
+    )
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -144,16 +139,21 @@ def login():  # type: ignore[no-untyped-def]
     error = None
     status = 200
     if form.validate_on_submit():
-        wait = _login_wait(form.email.data or "")
+        email, client = form.email.data or "", request.remote_addr or "-"
+        with archive().db.session() as s:
+            # Counted per account and client together: someone else's failures never lock this client out.
+            wait = login_limits.before_try(s, email, client, _limits())
         if wait > 0:
             error, status = "Too many attempts; wait a minute and try again.", 429
         else:
             with archive().db.session() as s:
-                user = accounts.authenticate(s, form.email.data or "", form.password.data or "")
+                user = accounts.authenticate(s, email, form.password.data or "")
                 editor = Editor.of(user) if user else None
+                if editor is not None:
+                    login_limits.after_success(s, email, client, _limits())
             if editor is None:
                 error, status = "Wrong email or password.", 401
-                current_app.logger.info("login failed email=%s client=%s", form.email.data, request.remote_addr)
+                current_app.logger.info("login failed email=%s client=%s", email, client)
             else:
                 # A fresh session: whatever an attacker planted in the old one is gone.
                 session.clear()
@@ -216,16 +216,36 @@ def _secret_key(settings: Settings) -> str:
     if settings.secret_key:
         return settings.secret_key
     path = Path(settings.data_dir) / "secret_key"
-    if not path.exists():
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key = _read_key(path)
+    if key:
+        return key
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Written whole under another name, then linked into place: a worker reading at the same
+    # moment sees no file or the whole key, never an empty one (it did, between create and write).
+    fd, tmp = tempfile.mkstemp(prefix=".secret_key.", dir=settings.data_dir)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+            fh.flush()
+            os.fsync(fh.fileno())
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.link(tmp, path)  # fails if the name exists: never replaces another worker's key
         except FileExistsError:
-            pass  # another worker made it first
-        else:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
+            if not _read_key(path):
+                # An empty file left by a version that crashed between creating and writing it.
+                os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return _read_key(path)
+
+
+def _read_key(path: Path) -> str:
+    """The key in the file; empty when there is no file or nothing in it."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        return ""
 
 
 def init(app: Flask, settings: Settings) -> None:

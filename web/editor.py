@@ -12,6 +12,7 @@ from archive.editorial import accounts, review_queue, revisions, suggestions
 from archive.editorial import workflow as editing
 from archive.editorial.revisions import LOW_CONFIDENCE
 from archive.editorial.workflow import EditConflict, EditError
+from web import index_now
 from web.context import archive
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
@@ -165,7 +166,8 @@ def publish(episode_id: int):  # type: ignore[no-untyped-def]
         except EditError:
             abort(404)
         number = rev.number
-    flash(f"Published revision {number}; the public search updates within a minute.")
+    # Committed with its outbox row; now the index itself, so readers find it without waiting for ingest.
+    flash(f"Published revision {number}; {index_now.apply([episode_id], 'now searchable')}.")
     return redirect(url_for("editor.episode", episode_id=episode_id))
 
 
@@ -177,7 +179,7 @@ def unpublish(episode_id: int):  # type: ignore[no-untyped-def]
             editing.unpublish(s, episode_id, _author(s))
         except EditError:
             abort(404)
-    flash("Unpublished; the transcript leaves the public search within a minute.")
+    flash(f"Unpublished; {index_now.apply([episode_id], 'gone from the search')}.")
     return redirect(url_for("editor.episode", episode_id=episode_id))
 
 

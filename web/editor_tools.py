@@ -7,8 +7,8 @@ from flask_login import current_user, login_required
 
 from archive import public, store
 from archive.editorial import accounts, find_replace, people, suggestions, vocabulary
-from archive.editorial import workflow as editing
 from archive.editorial.workflow import EditConflict, EditError
+from web import index_now
 from web.context import archive
 
 bp = Blueprint("editor_tools", __name__, url_prefix="/editor")
@@ -66,7 +66,11 @@ def replace_apply():  # type: ignore[no-untyped-def]
             )
         except EditError:
             abort(400)
-    flash(f"Replaced in {len(saved)} episodes (one revision each).")
+    # Drafts: what readers read and search changes only when each episode is published.
+    flash(
+        f"Replaced in {len(saved)} episodes (one draft revision each); "
+        "readers and the search see them once each episode is published."
+    )
     return redirect(url_for("editor.queue"))
 
 
@@ -116,10 +120,15 @@ def show_publishing(feed_id: int):  # type: ignore[no-untyped-def]
     """Admins only: whether this show's machine transcripts are public before review."""
     if not current_user.is_admin:
         abort(403)
+    publish = request.form.get("publish") == "1"
     with archive().db.session() as s:
         if public.show(s, feed_id) is None:
             abort(404)
-        store.set_feed_publishing(s, feed_id, request.form.get("publish") == "1")
+        changed = store.set_feed_publishing(s, feed_id, publish)
+        episode_ids = [e.id for e in public.show_episodes(s, feed_id, limit=changed)] if changed else []
+    if episode_ids:
+        words = "now searchable" if publish else "gone from the search"
+        flash(f"Machine transcripts {'published' if publish else 'withdrawn'}; {index_now.apply(episode_ids, words)}.")
     return redirect(url_for("editor_tools.vocab", feed_id=feed_id))
 
 
@@ -137,23 +146,41 @@ def suggestion_list():  # type: ignore[no-untyped-def]
 
 @bp.post("/suggestions/<int:suggestion_id>")
 def suggestion_handle(suggestion_id: int):  # type: ignore[no-untyped-def]
-    """Apply a suggestion as a revision of its passage, or dismiss it."""
+    """Apply a suggestion as a revision of its passage, or dismiss it; a changed passage goes back to the editor."""
     action = request.form.get("action")
+    back = bool(request.form.get("back"))
     with archive().db.session() as s:
         try:
-            row = suggestions.set_status(s, suggestion_id, "applied" if action == "apply" else "dismissed")
-        except suggestions.SuggestionError:
+            if action == "apply":
+                # `over`: the editor saw the conflict with that revision and chose the reader's text.
+                result = suggestions.apply(s, suggestion_id, _author(s), over=request.form.get("over", type=int))
+            else:
+                row = suggestions.set_status(s, suggestion_id, "dismissed")
+                result = suggestions.Applied(row.episode_id, None)
+        except EditConflict as exc:  # another revision was saved while this one was being made
+            flash(f"Nothing was saved: {exc}. Look at the suggestion again.")
+            return redirect(url_for("editor_tools.suggestion_list"))
+        except (suggestions.SuggestionError, EditError):
             abort(404)
-        episode_id = row.episode_id
-        if action == "apply":
-            try:
-                copy = editing.working_copy(s, episode_id)
-                editing.edit_passage(
-                    s, episode_id, row.position, copy.number, accounts.get_user(s, current_user.id), text=row.text
-                )
-            except EditError:
-                abort(404)
-    flash("Suggestion applied as a new revision." if action == "apply" else "Suggestion dismissed.")
-    if request.form.get("back"):
-        return redirect(url_for("editor.episode", episode_id=episode_id))
+        if isinstance(result, suggestions.Conflict):
+            ep = public.episode(s, result.suggestion.episode_id)
+            page = render_template(
+                "editor/suggestion_conflict.html", conflict=result, title=ep.title if ep else "", back=back
+            )
+            return page, 409
+    if action != "apply":
+        flash("Suggestion dismissed.")
+    elif result.number is None:
+        flash("The passage already says that; suggestion marked applied.")
+    else:
+        flash(
+            f"Suggestion applied as revision {result.number} (a draft): "
+            "readers and the search see it once the episode is published."
+        )
+    if back:
+        return redirect(url_for("editor.episode", episode_id=result.episode_id))
     return redirect(url_for("editor_tools.suggestion_list"))
+
+
+def _author(session) -> accounts.User | None:  # type: ignore[no-untyped-def]
+    return accounts.get_user(session, current_user.id)

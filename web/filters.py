@@ -6,6 +6,8 @@ import nh3
 from flask import Flask
 from markupsafe import Markup
 
+from web import art
+
 
 def clock(seconds: float | None) -> str:
     """Seconds as M:SS or H:MM:SS.
@@ -33,8 +35,22 @@ def seconds(value: float) -> str:
 
 
 def clean(fragment: str | None) -> Markup:
-    """Feed HTML cleaned again at render time: rows stored by older code get the same guard."""
-    return Markup(nh3.clean(fragment or "", link_rel="noopener noreferrer"))
+    """Feed HTML cleaned again at render time: rows stored by older code get the same guard.
+
+    An image keeps its source only when it is on one of the page's art hosts (web.art): a
+    tracking pixel elsewhere in the notes is never requested by readers' browsers.
+
+    >>> str(clean('<p>Hi<img src="https://pixel.example/t.gif" alt="x"></p>'))
+    '<p>Hi<img alt="x"></p>'
+    """
+    allowed = art.allowed_origins()
+
+    def keep(tag: str, attribute: str, value: str) -> str | None:
+        if tag == "img" and attribute == "src" and art.origin(value) not in allowed:
+            return None
+        return value
+
+    return Markup(nh3.clean(fragment or "", link_rel="noopener noreferrer", attribute_filter=keep))
 
 
 def web_url(value: str | None) -> str | None:

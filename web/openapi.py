@@ -72,11 +72,17 @@ def _paths_and_components() -> tuple[dict[str, Any], dict[str, Any]]:
     limit = {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 20}
     paths = {
         "/api/search": _get(
-            "Passages matching a query, facet counts, and on page 1 the matching episodes",
+            "Passages matching a query by their words and their meaning (each says how it matched: `found`), "
+            "facet counts, and on page 1 the matching episodes",
             "SearchResult",
             "search",
             [
                 _query("q", {"type": "string", "maxLength": MAX_QUERY}, "Words said in the interviews", True),
+                _query(
+                    "mode",
+                    {"type": "string", "enum": ["words"]},
+                    "words: by the words only (default: by the words and by meaning, as the site searches)",
+                ),
                 _query("show", text, "Only this show (its title)"),
                 _query("year", {"type": "integer"}, "Only episodes published this year"),
                 _query("speaker", text, "Only passages by this speaker"),
@@ -124,6 +130,24 @@ def _paths_and_components() -> tuple[dict[str, Any], dict[str, Any]]:
             ],
             404,
         ),
+        "/api/episodes/{episode_id}/related": _get(
+            "Interviews whose passages lie closest in meaning to this one's",
+            "RelatedEpisodes",
+            None,
+            [_path_id("episode_id", "The episode's id")],
+            503,
+        ),
+        "/api/episodes/{episode_id}/passages/{position}/similar": _get(
+            "More like this: passages of other interviews closest in meaning to one passage",
+            "SimilarPassages",
+            None,
+            [
+                _path_id("episode_id", "The episode's id"),
+                _path_id("position", "The passage's number within the transcript"),
+            ],
+            404,
+            503,
+        ),
         "/api/speakers": _get(
             "Named voices and credited people, most frequent first",
             "SpeakerList",
@@ -139,6 +163,8 @@ def _paths_and_components() -> tuple[dict[str, Any], dict[str, Any]]:
         payloads.Episode,
         payloads.Transcript,
         payloads.SpeakerList,
+        payloads.RelatedEpisodes,
+        payloads.SimilarPassages,
         payloads.Error,
     )
     return paths, components

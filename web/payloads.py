@@ -62,6 +62,10 @@ class SearchPassage(Moment):
     html: str
     url: str
     """The moment's path on the site (the link without the host)."""
+    found: str
+    """How it matched the query: "words" (its words), "meaning" (what it is about), or "both"."""
+    next_html: str
+    """The next passage's first words, escaped and highlighted, when the match runs on into them (else "")."""
 
 
 @with_config(_DOCUMENTED)
@@ -100,6 +104,14 @@ class SearchResult(TypedDict):
     facets: dict[str, dict[str, int]]
     """Counts per show, year and language of every passage matching the query."""
     episodes: list[SearchEpisode]
+    meaning: str
+    """Search by meaning for this page: "on"; "off" (words only were asked for); "skipped" (nothing in the
+    query to mean: one letter, punctuation); "unavailable" (the model is missing or failed: words only);
+    "disabled" (the archive has none)."""
+    shortened: bool
+    """The query was longer than 200 characters and was cut."""
+    nothing_to_search: bool
+    """The query holds no letter or digit: nothing was searched."""
 
 
 @with_config(_DOCUMENTED)
@@ -107,9 +119,27 @@ class SearchAnswer(SearchResult):
     """The MCP search tool's answer: /api/search's fields, and how the query was matched."""
 
     mode: str
-    """How the query was matched: today always by its words ("words")."""
+    """How the query was matched: "hybrid" (words and meaning), "words", or "meaning"; each passage's
+    `found` says how that one matched."""
     note: str | None
-    """Said when the mode asked for is not the one answered."""
+    """Said when the mode asked for is not the one answered (the model is missing, or the query has nothing
+    to mean), and what a "meaning" total counts."""
+
+
+@with_config(_DOCUMENTED)
+class RelatedEpisodes(TypedDict):
+    """Interviews whose passages lie closest in meaning to this one's (only what readers may see)."""
+
+    episode: int
+    related: list[SearchEpisode]
+
+
+@with_config(_DOCUMENTED)
+class SimilarPassages(TypedDict):
+    """More like this: a passage readers may see and the passages of other interviews closest to it in meaning."""
+
+    passage: SearchPassage
+    similar: list[SearchPassage]
 
 
 @with_config(_DOCUMENTED)
@@ -387,6 +417,8 @@ def search_passage(links: Links, hit: Hit) -> SearchPassage:
         html=hit.html,
         url=links.path(moment_path),
         link=links.absolute(moment_path),
+        found=hit.found,
+        next_html=hit.next_html,
     )
 
 

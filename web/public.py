@@ -10,7 +10,8 @@ from flask_babel import get_locale, lazy_gettext
 from werkzeug.security import safe_join
 
 from archive import public
-from web import transcript_html
+from archive.search import EpisodeHit, SearchUnavailable
+from web import art, transcript_html
 from web.context import archive
 from web.quote import Quote, parse_moment, pick_quote
 
@@ -56,6 +57,29 @@ def _recent_speakers(session) -> list[tuple[str, int]]:  # type: ignore[no-untyp
     return value
 
 
+RELATED = 5
+RELATED_TTL_S = 300.0
+RELATED_MEMO = 2048
+
+
+def _related(episode_id: int) -> list[EpisodeHit]:
+    """Related interviews (nearest in meaning), remembered a few minutes per episode: a page view
+    costs no search then, and a slow or stopped Meilisearch costs the page nothing but the list."""
+    memo: dict[int, tuple[float, list[EpisodeHit]]] = current_app.extensions.setdefault("podarchive.related", {})
+    now = time.monotonic()
+    cached = memo.get(episode_id)
+    if cached is not None and now - cached[0] < RELATED_TTL_S:
+        return cached[1]
+    try:
+        value = archive().search.related_episodes(episode_id, limit=RELATED)
+    except SearchUnavailable:
+        value = []
+    if len(memo) >= RELATED_MEMO:
+        memo.clear()
+    memo[episode_id] = (now, value)
+    return value
+
+
 @bp.get("/shows/<int:feed_id>")
 def show(feed_id: int):  # type: ignore[no-untyped-def]
     """A show: its notes and every episode."""
@@ -64,10 +88,10 @@ def show(feed_id: int):  # type: ignore[no-untyped-def]
         if feed is None:
             abort(404)
         episodes = public.show_episodes(s, feed_id)
-    return render_template("show.html", show=feed, episodes=episodes)
+    return render_template("show.html", show=feed, episodes=episodes, art=art.page_art(feed.image))
 
 
-@bp.get("/speakers/<path:name>")
+@bp.get("/speakers/<name:name>")
 def speaker(name: str):  # type: ignore[no-untyped-def]
     """Every interview with a speaker."""
     with archive().db.session() as s:
@@ -116,6 +140,8 @@ def episode(episode_id: int):  # type: ignore[no-untyped-def]
     summary = quote.text if quote else ep.description_text[:SUMMARY_CHARS]
     return render_template(
         "episode.html",
+        # The episode's own art, else the show's; notes may show images from either host.
+        art=art.page_art(ep.image, feed.image if feed else None),
         episode=ep,
         show=feed,
         transcript=transcript,
@@ -127,6 +153,7 @@ def episode(episode_id: int):  # type: ignore[no-untyped-def]
         passages_html=passages_html,
         people=people,
         chapters=chapters,
+        related=_related(episode_id) if transcript is not None else [],
     )
 
 

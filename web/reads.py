@@ -18,12 +18,23 @@ MAX_LIMIT = 50
 MAX_PASSAGES = 300
 
 
-def search(archive: Archive, req: SearchRequest, limit: int, links: Links) -> payloads.SearchResult:
-    """One page of passages for a query with its filters; on page 1 the matching episodes too."""
+def search(
+    archive: Archive, req: SearchRequest, limit: int, links: Links, *, words: bool = True
+) -> payloads.SearchResult:
+    """One page of passages for a query with its filters, by words and meaning (`req.mode` "words":
+    words only; `words=False`: meaning only); on page 1 the matching episodes too."""
     limit = max(1, min(limit, MAX_LIMIT))
     # Deeper pages than the index's offset cap would silently repeat the last one.
     page_no = min(req.page_no, MAX_OFFSET // limit + 1)
-    page = archive.search.search(req.query, limit=limit, offset=(page_no - 1) * limit, filters=req.filters, facets=True)
+    page = archive.search.search(
+        req.query,
+        limit=limit,
+        offset=(page_no - 1) * limit,
+        filters=req.filters,
+        facets=True,
+        meaning=req.meaning,
+        words=words,
+    )
     episodes = []
     if page_no == 1 and req.filters.episode_id is None:
         episodes = archive.search.search_episodes(req.query, limit=EPISODE_MATCHES, filters=req.filters)
@@ -35,6 +46,9 @@ def search(archive: Archive, req: SearchRequest, limit: int, links: Links) -> pa
         passages=[payloads.search_passage(links, h) for h in page.hits],
         facets=page.facets,
         episodes=[payloads.search_episode(links, e) for e in episodes],
+        meaning=page.meaning,
+        shortened=req.shortened,
+        nothing_to_search=page.nothing_to_search,
     )
 
 

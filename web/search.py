@@ -1,4 +1,4 @@
-"""Search page: the best passage of each interview, facets as links, pages; works without JavaScript."""
+"""Search page: the best passage of each interview, by words and meaning; facets as links, pages; no JavaScript."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask_babel import lazy_gettext
 
 from archive.search import EpisodeHit, Filters, SearchUnavailable
 from web.context import archive
@@ -16,6 +17,7 @@ PAGE_SIZE = 20
 MAX_PAGE = 50
 MAX_QUERY = 200
 EPISODE_MATCHES = 5
+SIMILAR_PASSAGES = 10
 # Per client: a burst of 30, then 2 a second (the config's SEARCH_RATE_BURST / SEARCH_RATE_PER_S).
 RATE_BURST, RATE_PER_S = 30, 2.0
 
@@ -27,6 +29,15 @@ class SearchRequest:
     query: str
     filters: Filters
     page_no: int
+    # "words": the reader turned search by meaning off (?mode=words); "" otherwise.
+    mode: str = ""
+    # The query as typed was longer than MAX_QUERY and was cut.
+    shortened: bool = False
+
+    @property
+    def meaning(self) -> bool:
+        """Whether to search by meaning as well as by words."""
+        return self.mode != "words"
 
     def args(self, **changes: object) -> dict[str, object]:
         """Query-string arguments for a link to this search with some changed (None drops one)."""
@@ -38,14 +49,32 @@ class SearchRequest:
             "speaker": f.speaker,
             "language": f.language,
             "episode": f.episode_id,
+            "mode": self.mode or None,
             "page": None,
         }
         current.update(changes)
         return {k: v for k, v in current.items() if v not in (None, "")}
 
 
+@bp.context_processor
+def limits() -> dict[str, object]:
+    """What the search templates say about the query's bounds."""
+    return {"max_query": MAX_QUERY}
+
+
+@bp.app_template_global()
+def found_label(found: str) -> str:
+    """How a hit was found, in the page's language: by its words, by its meaning, or both."""
+    labels = {
+        "words": lazy_gettext("By its words"),
+        "meaning": lazy_gettext("By its meaning"),
+        "both": lazy_gettext("By its words and meaning"),
+    }
+    return str(labels.get(found, found))
+
+
 def parse_request() -> SearchRequest:
-    """Read q, show, year, speaker, language, episode and page from the query string."""
+    """Read q, show, year, speaker, language, episode, mode and page from the query string."""
     a = request.args
 
     def text(name: str) -> str | None:
@@ -60,7 +89,9 @@ def parse_request() -> SearchRequest:
         episode_id=a.get("episode", type=int),
     )
     page_no = max(1, min(a.get("page", 1, type=int) or 1, MAX_PAGE))
-    return SearchRequest(a.get("q", "").strip()[:MAX_QUERY], filters, page_no)
+    query = " ".join(a.get("q", "").split())
+    mode = "words" if a.get("mode") == "words" else ""
+    return SearchRequest(query[:MAX_QUERY].strip(), filters, page_no, mode, len(query) > MAX_QUERY)
 
 
 def episode_matches(req: SearchRequest) -> list[EpisodeHit]:
@@ -109,6 +140,7 @@ def search():  # type: ignore[no-untyped-def]
             filters=req.filters,
             distinct=grouped,
             facets=True,
+            meaning=req.meaning,
         )
         episodes = episode_matches(req)
     except SearchUnavailable:
@@ -118,3 +150,18 @@ def search():  # type: ignore[no-untyped-def]
     return render_template(
         "search.html", req=req, query=req.query, page=page, grouped=grouped, page_size=PAGE_SIZE, episodes=episodes
     )
+
+
+@bp.get("/episodes/<int:episode_id>/like/<int:position>")
+def similar(episode_id: int, position: int):  # type: ignore[no-untyped-def]
+    """More like this: passages of other interviews closest in meaning to one passage readers may see."""
+    limited = rate_limited()
+    if limited is not None:
+        return limited
+    try:
+        source, hits = archive().search.similar_passages(episode_id, position, limit=SIMILAR_PASSAGES)
+    except SearchUnavailable:
+        return render_template("similar.html", source=None, hits=[], unavailable=True), 503
+    if source is None:
+        abort(404)
+    return render_template("similar.html", source=source, hits=hits, unavailable=False)

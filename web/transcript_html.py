@@ -11,8 +11,11 @@ from flask import current_app, request
 from flask_babel import gettext
 from markupsafe import Markup, escape
 
-from archive.public import PassageView
+from archive.public import PassageView, is_machine_label
 from web.filters import clock
+
+# Distinct colours in the style sheet (voice-1 ... voice-6); more voices reuse them in turn.
+VOICE_COLOURS = 6
 
 # Rendered fragments of a 2-hour interview weigh about 0.5 MB: keep a few dozen.
 CACHE_SIZE = 32
@@ -40,7 +43,25 @@ class FragmentCache:
         return value
 
 
-def _passage(p: PassageView, listen: str, cite: str, speaker_base: str) -> str:
+class Voices:
+    """Each speaker's colour, by first appearance in the transcript, and where each turn starts."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[str, int] = {}
+        self.last: str | None = None
+
+    def classes(self, speaker: str | None) -> str:
+        """ " voice-N" (and " turn" where the voice changes) for a passage of this speaker."""
+        if not speaker:
+            self.last = None
+            return ""
+        number = self.numbers.setdefault(speaker, len(self.numbers) % VOICE_COLOURS + 1)
+        turn = " turn" if speaker != self.last else ""
+        self.last = speaker
+        return f" voice-{number}{turn}"
+
+
+def _passage(p: PassageView, listen: str, cite: str, speaker_base: str, voices: Voices) -> str:
     start, end = f"{p.start:.2f}", f"{p.end:.2f}"
     if p.words:
         # Word starts as offsets from the passage start, 0.1 s: the script turns a click
@@ -51,15 +72,19 @@ def _passage(p: PassageView, listen: str, cite: str, speaker_base: str) -> str:
     else:
         body = f'<p class="text">{escape(p.text)}</p>'
     speaker = ""
-    if p.speaker:
+    if p.speaker and is_machine_label(p.speaker):
+        # A machine label names a voice of this episode only: no page to link to.
+        speaker = f'<span class="speaker">{escape(p.speaker)}</span>'
+    elif p.speaker:
         href = speaker_base + quote(p.speaker, safe="")
         speaker = f'<a class="speaker" href="{escape(href)}">{escape(p.speaker)}</a>'
+    voice = voices.classes(p.speaker)
     label = escape(listen % {"time": clock(p.start)})
     # The quote control is a plain ?start=&end= link (a quote page without JavaScript);
     # player.js turns it into a pick that the share panel can widen from the keyboard.
     quote_label = escape(cite % {"time": clock(p.start)})
     return (
-        f'<li id="p-{p.position}" class="passage" data-start="{start}" data-end="{end}">'
+        f'<li id="p-{p.position}" class="passage{voice}" data-start="{start}" data-end="{end}">'
         f'<span class="tools"><a class="ts" href="?t={start}#p-{p.position}" data-seek="{start}"'
         f' aria-label="{label}">{clock(p.start)}</a>'
         f'<a class="cite" href="?start={start}&amp;end={end}" data-quote'
@@ -78,11 +103,10 @@ def render(
         listen = gettext("Listen from %(time)s", time="\x00").replace("\x00", "%(time)s")
         cite = gettext("Quote the passage at %(time)s", time="\x00").replace("\x00", "%(time)s")
         speaker_base = request.script_root + "/speakers/"
-        return "".join(_passage(p, listen, cite, speaker_base) for p in passages())
+        voices = Voices()
+        return "".join(_passage(p, listen, cite, speaker_base, voices) for p in passages())
 
     html = cache.get_or_make(key, make)
     for position in quoted:
-        html = html.replace(
-            f'<li id="p-{position}" class="passage"', f'<li id="p-{position}" class="passage quoted"', 1
-        )
+        html = html.replace(f'<li id="p-{position}" class="passage', f'<li id="p-{position}" class="passage quoted', 1)
     return Markup(html)

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from archive import data_dir
 from archive.cli import logs
 from archive.cli.context import EXIT_CONFIG, Context, pass_ctx
 from archive.config import ConfigError, load_settings
@@ -21,6 +22,8 @@ def main(ctx: click.Context, verbose: bool, json_log: bool) -> None:
     Settings come from PODARCHIVE_* environment variables and an optional TOML
     file named by PODARCHIVE_CONFIG; `podarchive config` shows what is in force.
     """
+    # First: files a command writes outside the data directory (an OPML export) are private too.
+    data_dir.use_private_umask()
     logs.configure(verbose, json_log)
     try:
         ctx.obj = Context(load_settings())

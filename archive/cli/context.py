@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from archive.config import Settings
 from archive.context import Archive
+from archive.data_dir import DataDirError
 
 EXIT_OK, EXIT_ITEMS_FAILED, EXIT_CONFIG = 0, 1, 2
 
@@ -20,7 +23,11 @@ class Context:
     @property
     def archive(self) -> Archive:
         if self._archive is None:
-            self._archive = Archive(self.settings)
+            try:
+                self._archive = Archive(self.settings)
+            except DataDirError as exc:
+                click.echo(f"configuration error: {exc}", err=True)
+                sys.exit(EXIT_CONFIG)
         return self._archive
 
 

@@ -8,7 +8,10 @@ import click
 
 from archive import store
 from archive.cli.context import Context, pass_ctx
-from archive.operations.shows import FeedSettingsError, change_feed_settings
+from archive.operations.shows import FeedSettingsError, FeedURLError, add_show, change_feed_settings
+
+# Refused entries an import lists one by one; the rest are counted.
+_LISTED = 20
 
 
 @click.group()
@@ -21,13 +24,12 @@ def feeds() -> None:
 @click.option("--language", help="Transcription language for this feed, e.g. fr (else detected).")
 @pass_ctx
 def feeds_add(ctx: Context, url: str, language: str | None) -> None:
-    """Watch the feed at URL."""
+    """Watch the feed at URL (normalised: scheme and host in lower case, no default port, no #fragment)."""
     try:
-        with ctx.archive.db.session() as s:
-            feed = store.add_feed(s, url, language)
-            click.echo(f"added feed {feed.id}: {url}")
-    except store.StoreError as exc:
-        raise click.ClickException(str(exc)) from exc
+        feed = add_show(ctx.archive, url, language)
+    except FeedURLError as exc:
+        raise click.ClickException(f"cannot watch {url!r}: {exc}") from exc
+    click.echo(f"added feed {feed.id}: {feed.url}")
 
 
 @feeds.command("list")
@@ -54,10 +56,25 @@ def feeds_import(ctx: Context, file: BinaryIO, language: str | None) -> None:
     from feeds.errors import ParseError
 
     try:
-        added, skipped = import_opml(ctx.archive, file.read(), language)
+        result = import_opml(ctx.archive, file.read(), language)
     except ParseError as exc:
         raise click.ClickException(f"cannot import {file.name}: {exc}") from exc
-    click.echo(f"{added} feeds added, {skipped} already watched")
+    except store.StoreError as exc:
+        raise click.ClickException(f"import stopped: {exc}") from exc
+    skipped = len(result.refused) + len(result.over_limit)
+    click.echo(f"{result.added} feeds added, {result.already} already watched, {skipped} skipped")
+    for url, reason in result.refused[:_LISTED]:
+        # Quoted when a line break or control character would garble the output.
+        shown = url if url.isprintable() else repr(url)
+        click.echo(f"  skipped {shown:.200}: {reason:.300}")
+    if len(result.refused) > _LISTED:
+        click.echo(f"  ... and {len(result.refused) - _LISTED} more refused")
+    if result.over_limit:
+        limit = ctx.settings.max_opml_feeds
+        click.echo(
+            f"  {len(result.over_limit)} skipped over the limit of {limit} new feeds per import"
+            f" (PODARCHIVE_MAX_OPML_FEEDS); first skipped: {result.over_limit[0]:.200}"
+        )
 
 
 @feeds.command("export")
@@ -95,15 +112,29 @@ def feeds_flagged(ctx: Context) -> None:
     default=None,
     help="Transcribe with Whisper even when the publisher offers a transcript.",
 )
+@click.option(
+    "--speakers",
+    help="How many voices the show's episodes have (1-6), given to the speaker step; auto to estimate it.",
+)
 @click.pass_obj
 def feeds_set(
-    ctx: Any, feed_id: int, language: str | None, publish_transcripts: bool | None, prefer_asr: bool | None
+    ctx: Any,
+    feed_id: int,
+    language: str | None,
+    publish_transcripts: bool | None,
+    prefer_asr: bool | None,
+    speakers: str | None,
 ) -> None:
     """Change the settings of the show with FEED_ID; prints what changed."""
     try:
         with ctx.archive.db.session() as s:
             changes = change_feed_settings(
-                s, feed_id, language=language, publish_transcripts=publish_transcripts, prefer_asr=prefer_asr
+                s,
+                feed_id,
+                language=language,
+                publish_transcripts=publish_transcripts,
+                prefer_asr=prefer_asr,
+                speakers=speakers,
             )
     except FeedSettingsError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -25,7 +25,7 @@ from archive.search.server import MeiliError
 def ingest(
     ctx: Context, stages: tuple[str, ...], feed_id: int | None, limit: int | None, max_minutes: float | None
 ) -> None:
-    """Poll feeds, download audio and chapters, transcribe, index and prune once, then exit.
+    """Poll feeds, download audio and chapters, transcribe, embed, index and prune once, then exit.
 
     Safe from cron: each stage holds its own lock, and a stage another run is
     busy with is skipped with a message.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,6 +14,9 @@ from archive.ingest import reindex_all
 from archive.search import SearchUnavailable
 from archive.search.server import MeiliError
 
+if TYPE_CHECKING:
+    from archive.operations.status import Status
+
 
 @click.command()
 @pass_ctx
@@ -20,8 +24,9 @@ def status(ctx: Context) -> None:
     """Counts per state, failing feeds, backlog and the last run of each stage."""
     from archive.operations.status import status as read_status
 
+    embedder = ctx.archive.embedder
     with ctx.archive.db.session() as s:
-        st = read_status(s)
+        st = read_status(s, embedder.model_id if embedder is not None else None)
     click.echo(f"feeds: {st.feeds}   episodes: {st.episodes}")
     click.echo(
         f"awaiting download: {st.awaiting_download}   awaiting transcript: {st.awaiting_transcript}   "
@@ -30,6 +35,9 @@ def status(ctx: Context) -> None:
     speed = f"{st.speed_x_realtime:.1f}x real time" if st.speed_x_realtime else "no transcription yet"
     eta = f", about {st.eta_seconds / 3600:.1f} h to clear" if st.eta_seconds is not None else ""
     click.echo(f"backlog: {st.backlog_audio_seconds / 3600:.2f} h of audio ({speed}{eta})")
+    click.echo(_vectors_line(st))
+    if st.vectors is not None and st.vectors.last_error:
+        click.echo(f"vectors: {st.vectors.failing} episodes failing; last error: {st.vectors.last_error}")
     for f in st.failing_feeds:
         click.echo(
             f"failing feed {f.id} {f.url}: x{f.error_count} {f.last_error}"
@@ -44,6 +52,17 @@ def status(ctx: Context) -> None:
         click.echo(f"last {r.stage}: {r.started_at:%Y-%m-%d %H:%M:%S} -> {ended} UTC, {r.done} ok, {r.failed} failed")
 
 
+def _vectors_line(st: Status) -> str:
+    """What waits for search by meaning, in one line."""
+    v = st.vectors
+    if v is None:
+        return "vectors: search by meaning is off (PODARCHIVE_EMBEDDER=none)"
+    line = f"vectors ({st.embedder_model}): {v.passages} passages waiting for vectors in {v.episodes} episodes"
+    if v.unchecked_episodes:
+        line += f"; {v.unchecked_episodes} episodes ({v.unchecked_passages} passages) not embedded yet"
+    return line
+
+
 @click.command()
 @click.option("--skip-model", is_flag=True, help="Do not load the Whisper model.")
 @pass_ctx
@@ -51,11 +70,16 @@ def doctor(ctx: Context, skip_model: bool) -> None:
     """Check ffmpeg, Meilisearch, the model, disk space, migrations and settings; exit 1 if any fails."""
     from archive.operations import doctor as health
 
-    db = ctx.archive.db  # creates the data directory before it is checked
-    checks = [health.check_settings(ctx.settings), health.check_ffmpeg(), health.check_disk(ctx.settings)]
-    checks.append(health.check_migrations(db.current_revision(), db.head_revision()))
-    checks.append(health.check_meilisearch(ctx.settings))
-    if not skip_model:
+    data = health.check_data_dir(ctx.settings)
+    checks = [data, health.check_settings(ctx.settings), health.check_ffmpeg()]
+    if data.ok:
+        db = ctx.archive.db
+        checks.append(health.check_disk(ctx.settings))
+        checks.append(health.check_migrations(db.current_revision(), db.head_revision()))
+    # Without a data directory only an external Meilisearch can be checked.
+    if data.ok or ctx.settings.meili_url:
+        checks.append(health.check_meilisearch(ctx.settings))
+    if data.ok and not skip_model:
         checks.append(health.check_model(ctx.settings))
     for c in checks:
         click.echo(

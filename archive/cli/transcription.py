@@ -161,9 +161,13 @@ def models() -> None:
 @pass_ctx
 def models_prepare(ctx: Context) -> None:
     """Resolve (and join, for packaged models) the configured model, then print where it is."""
+    from transcribe import TranscriptionError
     from transcribe.models import resolve_model
 
-    click.echo(resolve_model(ctx.settings.model, Path(ctx.settings.cache_dir)))
+    try:
+        click.echo(resolve_model(ctx.settings.model, Path(ctx.settings.cache_dir)))
+    except TranscriptionError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 models.add_command(models_list)

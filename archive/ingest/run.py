@@ -6,11 +6,12 @@ from collections.abc import Callable
 
 from archive import store
 from archive.context import Archive
-from archive.ingest import chapters, downloading, indexing, polling, pruning, transcribing
+from archive.ingest import chapters, downloading, embedding, indexing, polling, pruning, speakers, transcribing
 from archive.ingest.stage import StageReport, stage_lock
 
-# The order data flows in: a feed, its audio and chapters, the text, the index, then clean-up.
-STAGES = ("poll", "download", "chapters", "transcribe", "index", "prune")
+# The order data flows in: a feed, its audio and chapters, the text (and speakers retried
+# where the worker could not find them), its vectors, the index, then clean-up.
+STAGES = ("poll", "download", "chapters", "transcribe", "speakers", "embed", "index", "prune")
 
 
 def run_stages(
@@ -27,6 +28,8 @@ def run_stages(
         "download": lambda: downloading.download_episodes(archive, limit),
         "chapters": lambda: chapters.fetch_due_chapters(archive, limit),
         "transcribe": lambda: transcribing.transcribe_episodes(archive, limit, progress),
+        "speakers": lambda: speakers.retry_speakers(archive, limit),
+        "embed": lambda: embedding.embed_passages(archive, limit),
         "index": lambda: indexing.index_episodes(archive, limit),
         "prune": lambda: pruning.prune_old_audio(archive),
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,16 +35,21 @@ class StageReport:
 
 
 @contextmanager
-def stage_lock(archive: Archive, stage: str, wait: bool = False) -> Iterator[bool]:
-    """A per-stage file lock: yields False when another run holds it (or waits for it, with wait)."""
+def stage_lock(archive: Archive, stage: str, wait: bool = False, timeout: float | None = None) -> Iterator[bool]:
+    """A per-stage file lock: yields False when another run holds it (waits for it with wait, up to timeout s)."""
     lock_dir = archive.settings.data_dir / "locks"
     lock_dir.mkdir(parents=True, exist_ok=True)
     with open(lock_dir / f"{stage}.lock", "a") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield False
-            return
+        deadline = time.monotonic() + (timeout or 0.0)
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait and timeout is None else fcntl.LOCK_NB))
+                break
+            except BlockingIOError:
+                if not wait or time.monotonic() >= deadline:
+                    yield False
+                    return
+                time.sleep(0.05)
         try:
             yield True
         finally:

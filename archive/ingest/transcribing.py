@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import time
 from collections import deque
@@ -15,14 +16,17 @@ from archive.ingest.executor import Finished, TranscriptionExecutor, deadline_fo
 from archive.ingest.publisher import best_link, fetch_publisher_transcript
 from archive.ingest.stage import StageReport, episode_failed
 from archive.store.schema import Episode
-from transcribe import TranscriptionError
+from transcribe import EngineUnavailable, Transcript, TranscriptionError
 from transcribe.options import Progress
 
 log = logging.getLogger("podarchive.transcribing")
 # How long the stage waits for a job to end before it looks again at the clock and the workers.
 _WAIT = 1.0
-# An episode to transcribe: id, audio path, duration, language, vocabulary prompt, publisher links.
-_Item = tuple[int, Path, float, str | None, str | None, list[feeds.TranscriptLink]]
+# A write that failed for want of room: the machine's trouble, not the episode's audio.
+_NO_ROOM = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+# An episode to transcribe: id, audio path, duration, language, vocabulary prompt, publisher
+# links, the show's speaker count hint.
+_Item = tuple[int, Path, float, str | None, str | None, list[feeds.TranscriptLink], int | None]
 
 
 def transcribe_episodes(
@@ -45,6 +49,7 @@ def transcribe_episodes(
                 []
                 if e.feed.prefer_asr
                 else [feeds.TranscriptLink(k.url, k.type, k.language, k.rel) for k in transcript_links(s, e.id)],
+                e.feed.speakers,
             )
             for e in store.episodes_needing_transcript(s, store.now(), settings.max_attempts, limit)
             if e.audio is not None
@@ -54,7 +59,7 @@ def transcribe_episodes(
     # Episodes whose publisher offers a transcript use it instead of ASR (unless the feed prefers ASR).
     remaining = []
     for item in work:
-        episode_id, _, duration, language, _, links = item
+        episode_id, _, duration, language, _, links, _ = item
         link = best_link(links, language)
         if link is None:
             remaining.append(item)
@@ -103,11 +108,26 @@ def _transcribe_all(
         # --max-minutes: start no new job after the deadline; the jobs in flight finish.
         while pending and not stopped and not archive.out_of_time() and executor.capacity() > 0:
             item = pending.popleft()
-            episode_id, path, duration, language, prompt, _ = item
+            episode_id, path, duration, language, prompt, _, num_speakers = item
             started = time.monotonic()
             try:
-                job = executor.job_for(episode_id, path, duration, language=language, initial_prompt=prompt)
-            except OSError as exc:  # the stored audio vanished or is unreadable
+                job = executor.job_for(
+                    episode_id,
+                    path,
+                    duration,
+                    language=language,
+                    initial_prompt=prompt,
+                    speakers=settings.speakers,
+                    speaker_model=settings.speaker_model,
+                    num_speakers=num_speakers,
+                )
+            except OSError as exc:
+                if exc.errno in _NO_ROOM:
+                    pending.appendleft(item)
+                    _stop(report, f"no room on this machine: {exc}", 0)
+                    stopped = True
+                    break
+                # The stored audio vanished or is unreadable.
                 episode_failed(archive, episode_id, "transcribe", f"cannot read {path}: {exc}")
                 report.failed += 1
                 continue
@@ -120,6 +140,10 @@ def _transcribe_all(
             bar.finished(finished.key, finished.result is not None)
             if not _save(archive, item, finished, time.monotonic() - started, report):
                 stopped = True
+    if pending and stopped:
+        # Not the episodes' fault: none of them is charged an attempt.
+        report.failed += len(pending)
+        log.error("transcribe stage stopped, %d episodes left for the next run", len(pending))
     if pending and not stopped and archive.out_of_time():
         left = f"time limit reached: {len(pending)} episode(s) left for the next run"
         log.info("transcribe %s", left)
@@ -133,6 +157,17 @@ def _save(archive: Archive, item: _Item, finished: Finished, taken: float, repor
     result = finished.result
     if result is not None and not result.transcript.segments:
         error = TranscriptionError(f"no speech found in {result.transcript.duration:.0f} s of audio")
+    if isinstance(error, EngineUnavailable):
+        # No model (or no room for its cache): the machine's trouble, no attempt charged.
+        report.failed += 1
+        if f"cannot transcribe now: {error}" not in report.notes:
+            _stop(report, str(error), 0)
+        return False
+    if isinstance(error, OSError) and error.errno in _NO_ROOM:
+        report.failed += 1
+        if f"cannot transcribe now: no room on this machine: {error}" not in report.notes:
+            _stop(report, f"no room on this machine: {error}", 0)
+        return False
     if error is not None or result is None:
         message = f"cannot read {path}: {error}" if isinstance(error, OSError) else str(error)
         episode_failed(archive, episode_id, "transcribe", message)
@@ -148,11 +183,12 @@ def _save(archive: Archive, item: _Item, finished: Finished, taken: float, repor
         if episode is not None:
             store.save_transcript(s, episode, transcript, taken)
     log.info(
-        "transcribed episode=%s seconds=%.1f audio=%.1f reruns=%d worker=%s",
+        "transcribed episode=%s seconds=%.1f audio=%.1f reruns=%d speakers=%s worker=%s",
         episode_id,
         taken,
         transcript.duration,
         transcript.reruns,
+        _speakers_note(transcript),
         result.worker,
     )
     report.done += 1
@@ -201,3 +237,19 @@ class _OneBar:
         self.progress(0.0, total)
         if done > 0.0:
             self.progress(done, total)
+
+
+def _stop(report: StageReport, reason: str, left: int) -> None:
+    """The stage cannot run now (no model, no room for its cache): no episode is charged an attempt."""
+    message = f"cannot transcribe now: {reason}"
+    log.error("transcribe stage stopped: %s", message)
+    report.notes.append(message)
+    report.failed += left
+
+
+def _speakers_note(result: Transcript) -> str:
+    """What the diarize step did, for the log line."""
+    run = result.speakers
+    if run is None:
+        return "off"
+    return f"failed ({run.error})" if run.error else str(len(run.voices))

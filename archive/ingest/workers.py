@@ -22,6 +22,7 @@ from transcribe.options import EngineOptions, Progress
 from transcribe.result import Transcript
 
 if TYPE_CHECKING:
+    from transcribe.diarize import Diarizer
     from transcribe.engine import Engine
 
 
@@ -39,6 +40,11 @@ class TranscribeJob:
     language: str | None = None
     initial_prompt: str | None = None
     hotwords: str | None = None
+    # The diarize step (transcribe.speaker_step): on or off, the ONNX file ("" the
+    # default path), and the show's speaker count hint (None: estimated).
+    speakers: bool = False
+    speaker_model: str = ""
+    num_speakers: int | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,7 @@ class JobResult:
 
 
 _engines: dict[tuple[EngineOptions, str], Engine] = {}
+_diarizers: dict[str, Diarizer] = {}
 _progress_queue: Any = None
 
 
@@ -65,6 +72,25 @@ def _engine(options: EngineOptions, cache_dir: str) -> Engine:
     if key not in _engines:
         _engines[key] = Engine(options, Path(cache_dir))
     return _engines[key]
+
+
+def _diarizer(model: str) -> Diarizer:
+    """The worker's diarizer for this ONNX file, kept between jobs (its model loads on first use)."""
+    from transcribe.diarize import Diarizer
+    from transcribe.voice_model import VoiceEmbedder
+
+    if model not in _diarizers:
+        _diarizers[model] = Diarizer(VoiceEmbedder(Path(model) if model else None))
+    return _diarizers[model]
+
+
+def _with_speakers(job: TranscribeJob, result: Transcript, audio: Path) -> Transcript:
+    """The diarize step on a finished transcript, when the job asks for it."""
+    if not job.speakers:
+        return result
+    from transcribe.speaker_step import add_speakers
+
+    return add_speakers(result, audio, _diarizer(job.speaker_model), job.num_speakers)
 
 
 def load_engine(options: EngineOptions, cache_dir: str) -> str:
@@ -87,13 +113,11 @@ def run_job(job: TranscribeJob) -> JobResult:
         # The first report says a worker has the job (tests kill it at this moment).
         report(0.0, job.duration)
     if job.audio_path is not None:
+        path = Path(job.audio_path)
         transcript = engine.transcribe(
-            Path(job.audio_path),
-            language=job.language,
-            initial_prompt=job.initial_prompt,
-            hotwords=job.hotwords,
-            progress=report,
+            path, language=job.language, initial_prompt=job.initial_prompt, hotwords=job.hotwords, progress=report
         )
+        transcript = _with_speakers(job, transcript, path)
     else:
         with tempfile.TemporaryDirectory(prefix="podarchive-job-") as tmp:
             path = Path(tmp) / f"audio{job.suffix}"
@@ -101,6 +125,7 @@ def run_job(job: TranscribeJob) -> JobResult:
             transcript = engine.transcribe(
                 path, language=job.language, initial_prompt=job.initial_prompt, hotwords=job.hotwords, progress=report
             )
+            transcript = _with_speakers(job, transcript, path)
     return JobResult(transcript, f"{socket.gethostname()}:{os.getpid()}", started, time.time())
 
 

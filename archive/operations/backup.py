@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from archive.config import SECRET_FIELDS, Settings
+from archive.data_dir import make_private
 from archive.search.server import sha256_file
 from archive.store.database import Database
 from archive.store.schema import AudioFile
@@ -42,7 +43,9 @@ def backup(db: Database, dest: Path, *, with_audio: bool = False) -> BackupSumma
     settings = db.settings
     if dest.exists() and any(dest.iterdir()):
         raise BackupError(f"{dest} is not empty")
-    dest.mkdir(parents=True, exist_ok=True)
+    # A backup holds what the data directory holds: private like it, from its first byte.
+    dest.mkdir(mode=0o700, parents=True, exist_ok=True)
+    dest.chmod(0o700)
     url = make_url(settings.db_url)
     if url.get_backend_name() == "sqlite":
         _sqlite_copy(Path(url.database or ""), dest / SQLITE_NAME)
@@ -61,7 +64,8 @@ def backup(db: Database, dest: Path, *, with_audio: bool = False) -> BackupSumma
                 (dest / "audio").mkdir(exist_ok=True)
                 shutil.copy2(settings.audio_dir / path, dest / "audio" / path)
                 copied += 1
-    public = {k: v for k, v in settings.__dict__.items() if k not in SECRET_FIELDS}
+    # Secrets left out; passwords inside URL settings masked.
+    public = {k: v for k, v in settings.masked().items() if k not in SECRET_FIELDS}
     (dest / "settings.json").write_text(json.dumps(public, default=_jsonable, indent=2))
     revision = db.current_revision()
     (dest / "manifest.json").write_text(
@@ -76,6 +80,8 @@ def backup(db: Database, dest: Path, *, with_audio: bool = False) -> BackupSumma
             indent=2,
         )
     )
+    # pg_dump and copied audio keep modes of their own; none may stay readable by others.
+    make_private(dest)
     return BackupSummary(dest, revision, len(audio), copied)
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from archive.config import Settings
+from archive.config import Settings, mask_url
 
 MIN_FREE_BYTES = 2 * 1024**3
 
@@ -42,9 +42,9 @@ def check_meilisearch(settings: Settings) -> Check:
         version = response.json().get("pkgVersion", "?")
     except (MeiliError, httpx.HTTPError, ValueError) as exc:
         hint = "check PODARCHIVE_MEILI_URL/KEY" if settings.meili_url else "run `podarchive meili install`"
-        return Check("meilisearch", False, str(exc), hint)
+        return Check("meilisearch", False, settings.redact(str(exc)), hint)
     where = "external" if settings.meili_url else "local"
-    return Check("meilisearch", True, f"{where} {ep.url}, version {version}")
+    return Check("meilisearch", True, f"{where} {mask_url(ep.url)}, version {version}")
 
 
 def check_model(settings: Settings) -> Check:
@@ -58,6 +58,17 @@ def check_model(settings: Settings) -> Check:
     except TranscriptionError as exc:
         return Check("model", False, str(exc), "pip install '.[models]' or set PODARCHIVE_MODEL")
     return Check("model", True, f"{settings.model} from {engine.model_path} on {engine.device}/{engine.compute_type}")
+
+
+def check_data_dir(settings: Settings) -> Check:
+    """The data directory exists (created private if it did not) and is a usable folder."""
+    from archive.data_dir import DataDirError, prepare
+
+    try:
+        prepare(settings)
+    except DataDirError as exc:
+        return Check("data_dir", False, str(exc), "set PODARCHIVE_DATA_DIR to a folder this user may create")
+    return Check("data_dir", True, str(settings.data_dir))
 
 
 def check_disk(settings: Settings) -> Check:

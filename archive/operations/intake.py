@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive import store
+from archive.context import Archive
+from archive.operations import shows
 from archive.operations.shows import _LANGUAGE
 from archive.store.schema import Transcript
 
@@ -26,20 +27,18 @@ class Queued:
     note: str
 
 
-def watch_feed(session: Session, url: str, language: str | None = None) -> tuple[int, bool]:
-    """Watch a feed from the next poll on: (its feed id, whether it was new). Known feeds are left as they are."""
-    url = url.strip()
-    parts = urlsplit(url)
-    # The fetch guard refuses anything else on every poll; better said now.
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2048:
-        raise IntakeError(f"not an http(s) feed address: {url[:200]!r}")
+def watch_feed(archive: Archive, session: Session, url: str, language: str | None = None) -> tuple[int, bool]:
+    """Watch a feed from the next poll on: (its feed id, whether it was new). Known feeds are left as they are.
+
+    The address gets the checks of `podarchive feeds add` (archive.operations.shows).
+    """
     lang = (language or "").strip().lower() or None
     if lang is not None and not _LANGUAGE.fullmatch(lang):
         raise IntakeError(f"not a language code such as fr or en: {lang!r}")
-    known = next((f for f in store.list_feeds(session) if f.url == url), None)
-    if known is not None:
-        return known.id, False
-    return store.add_feed(session, url, lang).id, True
+    try:
+        return shows.watch_show(archive, session, url, lang)
+    except shows.FeedURLError as exc:
+        raise IntakeError(str(exc)) from exc
 
 
 def queue_episode(session: Session, episode_id: int) -> Queued:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+import feeds
 from archive import store
 from archive.context import Archive
 from archive.store.schema import Feed
 from feeds.opml import Subscription, parse_opml, render_opml
+from transcribe.labels import MAX_SPEAKERS
 
 # Whisper's language codes: two letters, three for a few (haw, yue).
 _LANGUAGE = re.compile(r"[a-z]{2,3}")
@@ -20,24 +23,99 @@ class FeedSettingsError(Exception):
     """No such feed, or a setting value it cannot take."""
 
 
-def import_opml(archive: Archive, content: bytes, language: str | None = None) -> tuple[int, int]:
-    """Add every feed of an OPML document; returns (added, already watched). Raises ParseError."""
+class FeedURLError(Exception):
+    """A feed URL that cannot be watched: unusable, or already watched under another spelling."""
+
+
+@dataclass
+class OpmlImport:
+    """What an OPML import did: feeds added, already watched, and those skipped with the reason."""
+
+    added: int = 0
+    already: int = 0
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    over_limit: list[str] = field(default_factory=list)
+
+
+def add_show(archive: Archive, url: str, language: str | None = None) -> Feed:
+    """Watch the feed at url, checked and normalised first; raises FeedURLError."""
+    try:
+        with archive.db.session() as s:
+            feed = _add(archive, s, url, language, _known(s))
+            if isinstance(feed, str):
+                raise FeedURLError(feed)
+            return feed
+    except store.StoreError as exc:  # added by another process meanwhile
+        raise FeedURLError(str(exc)) from exc
+
+
+def watch_show(archive: Archive, session: Session, url: str, language: str | None = None) -> tuple[int, bool]:
+    """(feed id, whether it is new) for the feed at url, checked and normalised as add_show does.
+
+    A feed already watched under any spelling is found, not refused. Raises FeedURLError.
+    """
+    known = _known(session)
+    try:
+        normal = feeds.normalise_feed_url(url)
+    except feeds.BlockedURL as exc:
+        raise FeedURLError(str(exc)) from exc
+    if normal in known:
+        return known[normal], False
+    feed = _add(archive, session, url, language, known)
+    if isinstance(feed, str):
+        raise FeedURLError(feed)
+    return feed.id, True
+
+
+def import_opml(archive: Archive, content: bytes, language: str | None = None) -> OpmlImport:
+    """Add the feeds of an OPML document, at most max_opml_feeds new ones. Raises ParseError (StoreError in a race)."""
     subscriptions = parse_opml(content)
-    added = skipped = 0
+    result = OpmlImport()
+    limit = archive.settings.max_opml_feeds
     with archive.db.session() as s:
-        known = {f.url for f in store.list_feeds(s)}
+        known = _known(s)
         for sub in subscriptions:
-            if sub.url in known:
-                skipped += 1
+            try:
+                if feeds.normalise_feed_url(sub.url) in known:
+                    result.already += 1
+                    continue
+            except feeds.BlockedURL:
+                pass  # _add says why
+            if result.added >= limit:
+                result.over_limit.append(sub.url)
                 continue
-            if not sub.url.lower().startswith(("http://", "https://")):
-                # The fetch guard would refuse it on every poll; better said now.
-                skipped += 1
-                continue
-            store.add_feed(s, sub.url, sub.language or language)
-            known.add(sub.url)
-            added += 1
-    return added, skipped
+            added = _add(archive, s, sub.url, sub.language or language, known)
+            if isinstance(added, str):
+                result.refused.append((sub.url, added))
+            else:
+                result.added += 1
+    return result
+
+
+def _known(session: Session) -> dict[str, int]:
+    """Watched feeds by normalised URL (rows from before normalisation included)."""
+    known = {}
+    for f in store.list_feeds(session):
+        try:
+            known[feeds.normalise_feed_url(f.url)] = f.id
+        except feeds.BlockedURL:
+            known[f.url] = f.id
+    return known
+
+
+def _add(archive: Archive, session: Session, url: str, language: str | None, known: dict[str, int]) -> Feed | str:
+    """The new feed, or why it cannot be added; known gains it."""
+    try:
+        normal = feeds.normalise_feed_url(url)
+        # A literal private address the allow-list does not open would fail every poll.
+        feeds.check_url(normal, archive.fetch_policy)
+    except feeds.BlockedURL as exc:
+        return str(exc)
+    if normal in known:
+        return f"already watched as feed {known[normal]}: {normal}"
+    feed = store.add_feed(session, normal, language)
+    known[normal] = feed.id
+    return feed
 
 
 def export_opml(archive: Archive) -> bytes:
@@ -54,8 +132,9 @@ def change_feed_settings(
     language: str | None = None,
     publish_transcripts: bool | None = None,
     prefer_asr: bool | None = None,
+    speakers: str | None = None,
 ) -> list[str]:
-    """Apply the per-show settings given (None: leave; language "auto": detect); one line per change."""
+    """Apply the per-show settings given (None: leave; language or speakers "auto": detect); one line per change."""
     feed = session.get(Feed, feed_id)
     if feed is None:
         raise FeedSettingsError(f"no feed {feed_id} (see `podarchive feeds list`)")
@@ -84,8 +163,23 @@ def change_feed_settings(
         changes.append(
             f"prefer_asr: {_yes(not prefer_asr)} -> {_yes(prefer_asr)} (for episodes transcribed from now on)"
         )
+    if speakers is not None:
+        count = _speaker_count(speakers)
+        if count != feed.speakers:
+            before, feed.speakers = feed.speakers, count
+            changes.append(f"speakers: {before or 'auto'} -> {count or 'auto'} (for episodes transcribed from now on)")
     session.flush()
     return changes
+
+
+def _speaker_count(value: str) -> int | None:
+    """A show's speaker hint: "auto" (None) or 1 to MAX_SPEAKERS; FeedSettingsError otherwise."""
+    wanted = value.strip().lower()
+    if wanted == "auto":
+        return None
+    if not wanted.isdigit() or not 1 <= int(wanted) <= MAX_SPEAKERS:
+        raise FeedSettingsError(f"speakers {value!r}: give a number from 1 to {MAX_SPEAKERS}, or auto to estimate")
+    return int(wanted)
 
 
 def _yes(value: bool) -> str:

@@ -8,6 +8,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from archive import store
+from archive.public import visible_texts
 from archive.store.schema import AudioFile, Episode, Feed, IndexOutbox, StageRun, Transcript
 
 
@@ -46,6 +48,9 @@ class Status:
     # (episode id, error) of chapters files that could not be fetched or read, newest first.
     failing_chapters: list[tuple[int, str]] = field(default_factory=list)
     last_runs: list[LastRun] = field(default_factory=list)
+    # Search by meaning: the model in use (None: turned off) and what waits for its vectors.
+    embedder_model: str | None = None
+    vectors: store.VectorBacklog | None = None
 
     @property
     def eta_seconds(self) -> float | None:
@@ -58,8 +63,8 @@ class Status:
 MAX_LISTED = 10
 
 
-def status(session: Session) -> Status:
-    """Counts per state, failing feeds, backlog and last run of each stage."""
+def status(session: Session, embedder_model: str | None = None) -> Status:
+    """Counts per state, failing feeds, backlog, passages waiting for vectors of `embedder_model`, last runs."""
     has_transcript = select(Transcript.id).where(Transcript.episode_id == Episode.id).exists()
     st = Status()
     st.feeds = session.scalar(select(func.count(Feed.id))) or 0
@@ -97,6 +102,9 @@ def status(session: Session) -> Status:
             .limit(MAX_LISTED)
         )
     ]
+    if embedder_model is not None:
+        st.embedder_model = embedder_model
+        st.vectors = store.vector_backlog(session, visible_texts(), embedder_model)
     latest = select(StageRun.stage, func.max(StageRun.id).label("id")).group_by(StageRun.stage).subquery()
     st.last_runs = [
         LastRun(r.stage, r.started_at, r.finished_at, r.done, r.failed)

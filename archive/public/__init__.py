@@ -19,10 +19,18 @@ from archive.public.episodes import (
     recent_episodes,
     show_episodes,
 )
-from archive.public.index_documents import episode_entry, episode_guests, public_passages
+from archive.public.index_documents import (
+    archive_mean,
+    episode_entry,
+    episode_guests,
+    index_documents,
+    mean_vector,
+    public_passages,
+    vector_keys,
+)
 from archive.public.outgoing import FeedItem, feed_items
 from archive.public.shows import ShowCard, ShowView, show, shows
-from archive.public.speakers import speaker_episodes, speakers
+from archive.public.speakers import is_machine_label, speaker_episodes, speakers
 from archive.public.transcripts import (
     FORMATS,
     PassageView,
@@ -49,6 +57,7 @@ __all__ = [
     "ShowView",
     "TranscriptView",
     "WordView",
+    "archive_mean",
     "episode",
     "episode_audio",
     "episode_chapters",
@@ -57,8 +66,10 @@ __all__ = [
     "episode_people",
     "episode_transcript",
     "export",
+    "index_documents",
     "feed_items",
     "latest_interviews",
+    "mean_vector",
     "public_passages",
     "public_text",
     "public_texts",
@@ -66,10 +77,12 @@ __all__ = [
     "show",
     "show_episodes",
     "shows",
+    "is_machine_label",
     "speaker_episodes",
     "speakers",
     "transcript_passages",
     "transcript_result",
     "transcript_view",
+    "vector_keys",
     "visible_texts",
 ]

@@ -8,6 +8,10 @@ from sqlalchemy.orm import Session
 from archive.public.episodes import EpisodeCard, cards
 from archive.public.visibility import visible_texts
 from archive.store.schema import Episode, EpisodePerson, PublishedSpeaker, Segment
+from transcribe.labels import is_label as is_machine_label
+
+# "Speaker 1" is a voice of one episode, not a person: it has no page and is in no list of people.
+__all__ = ["is_machine_label", "speaker_episodes", "speakers"]
 
 
 def _machine_voices() -> Select[str | None, int]:
@@ -36,14 +40,16 @@ def speakers(session: Session, limit: int = 200) -> list[tuple[str, int]]:
     credits = select(EpisodePerson.name, EpisodePerson.episode_id).distinct()
     for query in (_machine_voices(), _published_voices(), credits):
         for name, episode_id in session.execute(query):
-            if name:
+            if name and not is_machine_label(name):
                 by_name.setdefault(name, set()).add(episode_id)
     ranked = sorted(by_name.items(), key=lambda kv: (-len(kv[1]), kv[0].casefold()))
     return [(name, len(ids)) for name, ids in ranked[:limit]]
 
 
 def speaker_episodes(session: Session, name: str) -> list[EpisodeCard]:
-    """Every episode where readers can see this voice or credit."""
+    """Every episode where readers can see this voice or credit (none for a machine label)."""
+    if is_machine_label(name):
+        return []
     machine = _machine_voices().subquery()
     published = _published_voices().subquery()
     ids = union(

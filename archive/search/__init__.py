@@ -1,5 +1,6 @@
-"""The search index in Meilisearch: documents, index settings, queries, and the local server. Derived data."""
+"""The search index in Meilisearch: documents, settings, queries by words and meaning, the local server. Derived."""
 
+from archive.search.embedder import Embedder, EmbedderUnavailable, load_embedder, passage_contexts, text_hash
 from archive.search.index import (
     BATCH,
     HL_POST,
@@ -23,6 +24,8 @@ from archive.search.index import (
 
 __all__ = [
     "BATCH",
+    "Embedder",
+    "EmbedderUnavailable",
     "HL_POST",
     "HL_PRE",
     "MAX_OFFSET",
@@ -35,9 +38,12 @@ __all__ = [
     "SearchPage",
     "SearchUnavailable",
     "episode_document",
+    "load_embedder",
     "normalise_query",
+    "passage_contexts",
     "passage_document",
     "quote_filter",
     "safe_highlight",
     "strip_sentinels",
+    "text_hash",
 ]

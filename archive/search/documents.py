@@ -8,6 +8,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
+from archive.search.hybrid import Found, vectors_field
+
 # Private-use characters as highlight tags: Meilisearch inserts them into raw
 # text; we escape everything, then turn only these into <mark>. Document text
 # has them stripped, so a feed cannot forge a highlight.
@@ -31,6 +36,11 @@ class Passage:
     published: datetime | None
     episode_title: str
     feed_title: str
+    # The first words of the next passage of the episode: a phrase that runs on across
+    # the boundary is then found here, where it starts (docs/search.md).
+    next_text: str = ""
+    # Its vector for search by meaning (the passage with the next one), None while waiting.
+    vector: npt.NDArray[np.float32] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,8 @@ class EpisodeEntry:
     published: datetime | None
     # Names readers can see: podcast:person credits and speakers of the public text.
     guests: tuple[str, ...] = ()
+    # The mean of its passages' vectors: related interviews are the nearest entries.
+    vector: npt.NDArray[np.float32] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,10 @@ class Hit:
     published: int | None
     speaker: str | None = None
     language: str | None = None
+    # Found by its words, by its meaning, or both (archive.search.hybrid.merge).
+    found: Found = "words"
+    # The next passage's first words, highlighted, when the match runs on into them.
+    next_html: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,6 +103,12 @@ class SearchPage:
     total: int
     processing_ms: int
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Search by meaning for this page: "on"; "off" (the reader asked for words only);
+    # "skipped" (nothing in the query to mean: one letter, punctuation); "unavailable"
+    # (the model is missing or failed: words only); "disabled" (the archive has none).
+    meaning: str = "disabled"
+    # The query holds no letter or digit: nothing was searched (Meilisearch would list everything).
+    nothing_to_search: bool = False
 
 
 @dataclass(frozen=True)
@@ -170,6 +192,10 @@ def passage_document(p: Passage) -> dict[str, Any]:
         "episode_title": strip_sentinels(p.episode_title),
         "feed_title": strip_sentinels(p.feed_title),
         "show": strip_sentinels(p.feed_title),
+        "next_text": strip_sentinels(p.next_text),
+        # Always present: an index with a userProvided embedder refuses a batch in which one
+        # document has no `_vectors` entry for it; null means "none yet" (measured, 1.21).
+        **vectors_field(p.vector),
     }
 
 
@@ -186,6 +212,7 @@ def episode_document(e: EpisodeEntry) -> dict[str, Any]:
         "published": int(e.published.timestamp()) if e.published else None,
         "year": e.published.year if e.published else None,
         "guests": [strip_sentinels(g) for g in e.guests],
+        **vectors_field(e.vector),
     }
 
 

@@ -128,10 +128,13 @@ def synonyms() -> dict[str, list[str]]:
     return merged
 
 
-_LOCALES = [{"attributePatterns": ["text", "title", "description"], "locales": ["fra", "eng"]}]
+_LOCALES = [{"attributePatterns": ["text", "next_text", "title", "description"], "locales": ["fra", "eng"]}]
 
 PASSAGE_SETTINGS: dict[str, Any] = {
-    "searchableAttributes": ["text"],
+    # next_text (the next passage's first words) after text: a phrase across two passages
+    # ranks the passage where it starts first, and a match in a passage's own words still
+    # outranks the same match in the words that follow it (the attribute rule).
+    "searchableAttributes": ["text", "next_text"],
     "displayedAttributes": ["*"],
     "filterableAttributes": ["episode_id", "feed_id", "show", "language", "year", "speaker"],
     "sortableAttributes": ["published", "start"],

@@ -130,6 +130,13 @@ def endpoint(settings: Settings) -> Endpoint:
     return LocalMeili(settings).ensure_running()
 
 
+def current_endpoint(settings: Settings) -> Endpoint | None:
+    """Where the server answers now, as its state file says; never starts one (None: none running)."""
+    if settings.meili_url:
+        return Endpoint(settings.meili_url.rstrip("/"), settings.meili_key, local=False)
+    return LocalMeili(settings).current()
+
+
 class LocalMeili:
     """One Meilisearch process per data directory, bound to 127.0.0.1, left running for the next command."""
 
@@ -159,6 +166,11 @@ class LocalMeili:
                 return Endpoint(running, key, local=True)
             url = self._start(key)
             return Endpoint(url, key, local=True)
+
+    def current(self) -> Endpoint | None:
+        """The running server as the state file says (a restart moves it to a new port); None if none answers."""
+        url = self._running_url()
+        return Endpoint(url, self.master_key(), local=True) if url else None
 
     def _running_url(self) -> str | None:
         try:

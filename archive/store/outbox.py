@@ -30,6 +30,15 @@ def pending_index_work(session: Session, now: datetime, limit: int | None = None
     return grouped
 
 
+def episode_index_work(session: Session, episode_ids: list[int]) -> dict[int, list[IndexOutbox]]:
+    """Every outbox row of these episodes, retries not yet due included, grouped by episode."""
+    grouped: dict[int, list[IndexOutbox]] = {}
+    rows = session.scalars(select(IndexOutbox).where(IndexOutbox.episode_id.in_(episode_ids)).order_by(IndexOutbox.id))
+    for row in rows:
+        grouped.setdefault(row.episode_id, []).append(row)
+    return grouped
+
+
 def complete_index_work(session: Session, rows: list[IndexOutbox]) -> None:
     """The index now mirrors these changes."""
     session.execute(delete(IndexOutbox).where(IndexOutbox.id.in_([r.id for r in rows])))
@@ -57,6 +66,12 @@ def set_feed_publishing(session: Session, feed_id: int, publish: bool) -> int:
         return 0
     feed.publish_transcripts = publish
     return queue_feed_episodes(session, feed.id)
+
+
+def queue_episode(session: Session, episode_id: int) -> None:
+    """Queue index work for one episode (its documents are rebuilt from the database)."""
+    session.add(IndexOutbox(episode_id=episode_id, op="upsert"))
+    session.flush()
 
 
 def queue_feed_episodes(session: Session, feed_id: int) -> int:

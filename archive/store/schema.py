@@ -10,6 +10,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -70,6 +71,8 @@ class Feed(Base):
     prefer_asr: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # Whether this show's transcripts go to the public search index (issue 5).
     publish_transcripts: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    # How many voices this show's episodes have (1-6), given to the diarizer; None: estimated.
+    speakers: Mapped[int | None] = mapped_column(Integer)
 
     episodes: Mapped[list[Episode]] = relationship(back_populates="feed")
 
@@ -162,6 +165,14 @@ class Transcript(Base):
     prompt: Mapped[str | None] = mapped_column(Text)
     # Where a publisher transcript came from (origin "publisher").
     source_url: Mapped[str | None] = mapped_column(Text)
+    # The diarize step (store/voices.py): "labelled", "none" (no voice found), "failed"
+    # (retried on a later run), "kept" (the publisher's own voices); None: not diarized.
+    # Bookkeeping about the version, not its text: it changes; the segments never do.
+    speakers_status: Mapped[str | None] = mapped_column(String(16))
+    speakers_model: Mapped[str | None] = mapped_column(String(64))
+    speakers_error: Mapped[str | None] = mapped_column(Text)
+    speakers_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    speakers_next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     episode: Mapped[Episode] = relationship(back_populates="transcripts")
     segments: Mapped[list[Segment]] = relationship(
@@ -379,3 +390,90 @@ class PublishedSpeaker(Base):
 
     episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), primary_key=True)
     name: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
+
+
+class ShowVoice(Base):
+    """A show's known voice: what a person an editor named sounds like (docs/speakers.md)."""
+
+    __tablename__ = "show_voices"
+    __table_args__ = (UniqueConstraint("feed_id", "name", "model"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    # Prints are comparable only between embeddings of one model (transcribe.voice_model.MODEL_ID).
+    model: Mapped[str] = mapped_column(String(64))
+    # The combined print of the episode voices behind it (EpisodeVoice.show_voice_id): float32 little-endian.
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    seconds: Mapped[float] = mapped_column(Float)
+    # The episode whose naming made it first.
+    source_episode_id: Mapped[int | None] = mapped_column(ForeignKey("episodes.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EpisodeVoice(Base):
+    """One voice the diarizer found in a transcript version: its label, print and who it is, if known."""
+
+    __tablename__ = "episode_voices"
+    __table_args__ = (UniqueConstraint("transcript_id", "label"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcripts.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(64))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    seconds: Mapped[float] = mapped_column(Float)
+    # Who it is: "recognised" (matched a show voice, not yet reviewed), "confirmed" (an
+    # editor agreed), "named" (an editor named the label), "rejected"; None: unknown.
+    status: Mapped[str | None] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(255))
+    similarity: Mapped[float | None] = mapped_column(Float)
+    show_voice_id: Mapped[int | None] = mapped_column(ForeignKey("show_voices.id", ondelete="SET NULL"), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PassageVector(Base):
+    """A passage's vector for search by meaning, keyed by what was embedded: survives reindex and index swaps."""
+
+    __tablename__ = "passage_vectors"
+
+    # archive.search.embedder.text_hash(context, model_id): the model is part of the key.
+    text_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model_id: Mapped[str] = mapped_column(String(255), index=True)
+    dimensions: Mapped[int] = mapped_column(Integer)
+    # Little-endian float32, L2-normalised: the same bytes on SQLite and PostgreSQL.
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EpisodeVectors(Base):
+    """Whether an episode's public passages have their vectors, for which text and model; errors are data."""
+
+    __tablename__ = "episode_vectors"
+
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), primary_key=True)
+    model_id: Mapped[str] = mapped_column(String(255))
+    # The public text these counts are about (archive.public.visibility): a new transcript
+    # version or another published revision makes the row stale, and the embed stage looks again.
+    transcript_id: Mapped[int] = mapped_column(Integer)
+    revision_id: Mapped[int | None] = mapped_column(Integer)
+    passages: Mapped[int] = mapped_column(Integer, default=0)
+    missing: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoginBucket(Base):
+    """A log-in token bucket (issue 19): one per account and client, one per client; the key is a digest."""
+
+    __tablename__ = "login_buckets"
+
+    # sha256 of what the bucket counts: neither emails nor addresses are kept.
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the bucket is full again, so the row means nothing and is deleted.
+    full_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

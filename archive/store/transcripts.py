@@ -6,7 +6,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from archive.store.episodes import clear_episode_error
-from archive.store.schema import Episode, IndexOutbox, Segment, Transcript, Word
+from archive.store.schema import Episode, IndexOutbox, Segment, Transcript, Word, utcnow
+from archive.store.speaker_runs import record_speakers
 from transcribe import Transcript as TranscriptResult
 
 
@@ -47,6 +48,8 @@ def save_transcript(session: Session, episode: Episode, result: TranscriptResult
     session.add(transcript)
     session.add(IndexOutbox(episode_id=episode.id, op="upsert"))
     clear_episode_error(episode)
+    session.flush()
+    record_speakers(session, transcript, result, episode.feed_id, utcnow())
     session.flush()
     return transcript
 

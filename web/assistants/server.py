@@ -21,7 +21,7 @@ from web import payloads, reads
 from web.payloads import Links
 from web.search import MAX_PAGE, MAX_QUERY, SearchRequest
 
-Mode = Literal["words", "meaning", "both"]
+Mode = Literal["hybrid", "words", "meaning"]
 READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 INSTRUCTIONS = """\
 podarchive is an archive of podcast interviews (mostly French, some English) whose transcripts can be searched.
@@ -65,6 +65,22 @@ def build_server(archive: Archive, calls: Calls, *, writes: bool = False) -> MCP
     return server
 
 
+# Why meaning could not take part (archive.search.SearchPage.meaning).
+_NO_MEANING = {
+    "skipped": "the query has nothing to search by meaning (too short, or no letter or digit)",
+    "unavailable": "search by meaning is unavailable right now (the model is missing or failed)",
+    "disabled": "this archive has no search by meaning",
+}
+
+
+def _answered(asked: Mode, meaning: str) -> tuple[str, str | None]:
+    """(the mode answered, a note when it is not the one asked or needs saying)."""
+    if asked == "words" or meaning == "on":
+        note = "total: the passages found by meaning among the nearest asked for" if asked == "meaning" else None
+        return asked, note
+    return "words", f"{_NO_MEANING.get(meaning, 'no search by meaning')}: answered by words"
+
+
 def _read_tools(server: MCPServer, archive: Archive, calls: Calls) -> None:
     @server.tool(annotations=READ)
     def search(
@@ -72,8 +88,13 @@ def _read_tools(server: MCPServer, archive: Archive, calls: Calls) -> None:
         ctx: Context,
         mode: Annotated[
             Mode,
-            Field(description="words: the words themselves; meaning: passages about it; both. Today: words."),
-        ] = "words",
+            Field(
+                description="hybrid (default, as the site searches): by the words and by what the passage is "
+                "about; words: the words themselves only; meaning: passages about it, in any wording "
+                "(« accident de voiture » finds « le pilote a perdu le contrôle »). Each passage's `found` "
+                "says how it matched: words, meaning or both."
+            ),
+        ] = "hybrid",
         show: Annotated[str | None, Field(description="Only this show (its title, as list_shows gives it).")] = None,
         year: Annotated[int | None, Field(description="Only episodes published this year.")] = None,
         speaker: Annotated[str | None, Field(description="Only passages by this speaker.")] = None,
@@ -87,14 +108,15 @@ def _read_tools(server: MCPServer, archive: Archive, calls: Calls) -> None:
         if not text:
             raise ToolError("give a query: the words to look for")
         filters = Filters(show=_field(show), year=year, speaker=_field(speaker), language=_field(language))
-        req = SearchRequest(text, filters, page)
+        # The site's and /api/search's path: SearchIndex.search by words and meaning, merged.
+        shortened = len(query.strip()) > MAX_QUERY
+        req = SearchRequest(text, filters, page, mode="words" if mode == "words" else "", shortened=shortened)
         try:
-            result = reads.search(archive, req, limit, calls.links(ctx))
+            result = reads.search(archive, req, limit, calls.links(ctx), words=mode != "meaning")
         except SearchUnavailable as exc:
             raise ToolError("search is unavailable right now; try again in a minute") from exc
-        # The integrator wires meaning search here once archive.search offers it.
-        note = None if mode == "words" else f"{mode} search is not available yet: answered by words"
-        return payloads.SearchAnswer(**result, mode="words", note=note)
+        answered, note = _answered(mode, result["meaning"])
+        return payloads.SearchAnswer(**result, mode=answered, note=note)
 
     @server.tool(annotations=READ)
     def get_episode(episode_id: int, ctx: Context) -> payloads.Episode:

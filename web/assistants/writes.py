@@ -76,7 +76,7 @@ def register(server: MCPServer, archive: Archive, calls: Calls) -> None:
         with archive.db.session() as s:
             editor(tokens.token_user(s, calls.token(ctx)))
             try:
-                feed_id, added = intake.watch_feed(s, url, language)
+                feed_id, added = intake.watch_feed(archive, s, url, language)
             except intake.IntakeError as exc:
                 raise ToolError(str(exc)) from exc
         note = "watched from the next ingest run" if added else "already watched"
