@@ -35,6 +35,14 @@ def test_starts_a_helper_that_ends_on_its_own(tmp_path):
     subprocess.Popen([sys.executable, "-c", "import time; time.sleep(2)"], cwd=tmp_path)
 """
 
+TRACKED = """
+import multiprocessing
+
+def test_uses_a_spawn_lock():
+    # starts this pytest's multiprocessing resource tracker, which lives until pytest exits
+    multiprocessing.get_context("spawn").Lock()
+"""
+
 
 def _run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, source: str) -> pytest.RunResult:
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
@@ -72,5 +80,13 @@ def test_a_process_ending_on_its_own_within_the_grace_passes(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     result = _run(pytester, monkeypatch, ENDS_SOON)
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    assert "left running" not in result.stdout.str()
+
+
+def test_pytests_own_resource_tracker_is_not_a_leftover(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = _run(pytester, monkeypatch, TRACKED)
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
     assert "left running" not in result.stdout.str()

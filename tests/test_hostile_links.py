@@ -157,6 +157,8 @@ def test_in_chromium_only_the_art_loads_and_the_voice_link_stays_put(archive_wit
         page.wait_for_url(f"{site.url}/editor/")
         page.goto(f"{site.url}/episodes/{eid}")
         page.wait_for_load_state("load")
+        # The art loads lazily, after the load event: wait until every image is done, loaded or refused.
+        page.wait_for_function("[...document.images].every(i => i.complete)")
         assert page.evaluate("[...document.images].filter(i => i.complete && i.naturalWidth > 0).length") == 2
         assert set(requested) == {EPISODE_ART, "https://img.example/inline.png"}, requested
         page.goto(f"{site.url}/")
