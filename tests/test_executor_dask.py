@@ -171,6 +171,6 @@ def test_dask_job_over_its_deadline_is_marked_for_retry(make_settings, http_root
 
 
 def _engines_loaded() -> int:
-    from archive.ingest import workers
+    from transcribe import worker as workers
 
     return len(workers._engines)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from archive.config import Settings
-from archive.ingest.workers import JobResult, TranscribeJob, _init_worker, load_engine, run_job
+from transcribe.worker import JobResult, TranscribeJob, init_worker, load_engine, run_job
 from transcribe.errors import TranscriptionError
 from transcribe.options import EngineOptions
 
@@ -292,7 +292,7 @@ class LocalProcessExecutor:
             # One job per child: N slots run N jobs, and a dead child takes only its own.
             max_workers=1,
             mp_context=self._ctx,
-            initializer=_init_worker,
+            initializer=init_worker,
             initargs=(slot.reports, self._memory_mb(), os.getpid()),
         )
         slot.loading = slot.pool.submit(load_engine, self.options, str(self.settings.cache_dir))

@@ -1,7 +1,11 @@
 """The worker side of transcription: one job in, one transcript out; the model loaded once per worker.
 
-Runs in a local child process or on a Dask worker, never in the ingesting process, so
-faster-whisper is imported here only when a job first needs the model.
+Runs in a local child process or on a Dask worker, never in the ingesting process. It
+imports only the standard library and transcribe's light modules (faster-whisper loads
+when a job first needs the model): a spawned child imports this module before
+`init_worker` can tie its life to the parent's, so a heavy import here would leave an
+orphan decoding alone for as long as the import takes when the ingest is killed, and a
+Dask worker needs nothing of archive/.
 """
 
 from __future__ import annotations
@@ -129,7 +133,7 @@ def run_job(job: TranscribeJob) -> JobResult:
     return JobResult(transcript, f"{socket.gethostname()}:{os.getpid()}", started, time.time())
 
 
-def _init_worker(progress_queue: Any, memory_mb: int, parent_pid: int) -> None:
+def init_worker(progress_queue: Any, memory_mb: int, parent_pid: int) -> None:
     """Child set-up: die with the parent, cap the address space, report progress."""
     global _progress_queue
     _progress_queue = progress_queue
