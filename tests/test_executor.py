@@ -221,8 +221,8 @@ def test_time_limit_lets_the_jobs_in_flight_finish_each_with_its_bar(make_settin
     }
     # One bar per episode, each filled to its own length, though both ran at once.
     text = out.getvalue()
-    assert bar.episodes == 2
-    assert "episode 1: 100%" in text and "episode 2: 100%" in text
+    assert bar.episodes == 2, text
+    assert "episode 1: 100%" in text and "episode 2: 100%" in text, text
     with archive.db.session() as s:
         lengths = [round(c.duration or 0.0, 1) for c in store.episode_states(s) if c.has_transcript]
     assert len(lengths) == 2
