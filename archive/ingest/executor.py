@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from archive.config import Settings
-from transcribe.worker import JobResult, TranscribeJob, init_worker, load_engine, run_job
 from transcribe.errors import TranscriptionError
 from transcribe.options import EngineOptions
+from transcribe.worker import JobResult, TranscribeJob, init_worker, load_engine, run_job
 
 log = logging.getLogger("podarchive.executor")
 # Loading weights is not transcription: it gets its own, generous limit.
@@ -106,6 +106,8 @@ class _Slot:
 
     pool: ProcessPoolExecutor | None = None
     # This child's progress reports: a child killed mid-write can garble only its own queue.
+    # A SimpleQueue, written without a feeder thread: every report of a job is in the pipe
+    # before its result is, so none arrives after the job has left (a bar never drawn).
     reports: Any = None
     loading: Future[str] | None = None
     load_deadline: float = 0.0
@@ -223,7 +225,7 @@ class LocalProcessExecutor:
         if slot.loading is not None:
             return self._check_load(slot)
         assert slot.future is not None
-        return self._check_job(slot)
+        return self._check_job(slot, progress)
 
     def _check_load(self, slot: _Slot) -> Finished | None:
         """Start the job once its child has the model; a child that cannot load it fails the job."""
@@ -248,7 +250,7 @@ class LocalProcessExecutor:
         self._run(slot)
         return None
 
-    def _check_job(self, slot: _Slot) -> Finished | None:
+    def _check_job(self, slot: _Slot, progress: JobProgress | None) -> Finished | None:
         """The job's result or error once it ends; past its deadline its child is killed."""
         assert slot.future is not None and slot.job is not None
         if not slot.future.done():
@@ -256,6 +258,8 @@ class LocalProcessExecutor:
                 return self._fail(slot, JobFailed(f"worker hung: no result after {slot.timeout:.0f} s; killed"))
             return None
         key, future = slot.job.key, slot.future
+        # The job's last reports were written before its result: forward them while it is in flight.
+        self._drain(slot, progress)
         try:
             result = future.result()
         except BrokenProcessPool:
@@ -287,7 +291,7 @@ class LocalProcessExecutor:
 
     def _start(self, slot: _Slot) -> None:
         """A fresh child for the slot, loading the model (in the background)."""
-        slot.reports = self._ctx.Queue()
+        slot.reports = self._ctx.SimpleQueue()
         slot.pool = ProcessPoolExecutor(
             # One job per child: N slots run N jobs, and a dead child takes only its own.
             max_workers=1,
@@ -317,15 +321,16 @@ class LocalProcessExecutor:
         reports, slot.reports = slot.reports, None
         if reports is not None:
             reports.close()
-            reports.join_thread()
 
     @staticmethod
     def _drain(slot: _Slot, progress: JobProgress | None) -> None:
         """Forward the child's progress reports for its current job."""
         while slot.reports is not None:
             try:
-                key, done, total = slot.reports.get_nowait()
-            except (queue.Empty, OSError, ValueError):
+                if slot.reports.empty():
+                    return
+                key, done, total = slot.reports.get()
+            except (OSError, ValueError, EOFError):
                 return
             # A report that arrives after its job's result belongs to no job in flight.
             if progress is not None and slot.job is not None and key == slot.job.key:

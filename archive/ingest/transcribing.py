@@ -200,12 +200,14 @@ class _OneBar:
 
     The bar shown is the oldest job in flight; when it ends, the next one's bar opens at
     0 and catches up with that job's latest report (archive/cli/progress.py opens a new bar
-    whenever done is 0).
+    whenever done is 0). A job that ends with its transcript before its turn gets its bar,
+    drawn full, when its turn comes: every transcribed episode has one.
     """
 
     def __init__(self, progress: Progress | None) -> None:
         self.progress = progress
-        self.latest: dict[int, tuple[float, float]] = {}  # jobs in flight, oldest first
+        self.latest: dict[int, tuple[float, float]] = {}  # jobs whose bar is not closed yet, oldest first
+        self.ended: set[int] = set()  # of those, jobs that already left the executor with a transcript
         self.shown: int | None = None
 
     def report(self, key: int, done: float, total: float) -> None:
@@ -220,15 +222,30 @@ class _OneBar:
 
     def finished(self, key: int, ok: bool) -> None:
         """The job left the executor: a transcript fills its bar; the next job's bar opens."""
-        latest = self.latest.pop(key, None)
-        if self.progress is None or key != self.shown:
+        if self.progress is None:
             return
+        if key != self.shown:
+            if ok and key in self.latest:
+                self.ended.add(key)
+            else:
+                self.latest.pop(key, None)
+            return
+        self._close(key, ok)
+        while self.latest:
+            key = next(iter(self.latest))
+            self._show(key)
+            if key not in self.ended:
+                return
+            self._close(key, True)
+
+    def _close(self, key: int, ok: bool) -> None:
+        assert self.progress is not None
+        self.ended.discard(key)
+        latest = self.latest.pop(key, None)
         # A bar the job's own last report already filled is closed: another report would open one.
         if ok and latest is not None and latest[0] < latest[1]:
             self.progress(latest[1], latest[1])
         self.shown = None
-        if self.latest:
-            self._show(next(iter(self.latest)))
 
     def _show(self, key: int) -> None:
         assert self.progress is not None
