@@ -73,6 +73,9 @@ class Settings:
     transcribe_memory_mb: int = 8192
     # A Dask scheduler (tcp://host:8786): transcription is submitted there instead.
     dask_scheduler: str = ""
+    # Local worker processes transcribing at once, each with threads / N CPU threads and
+    # its own model in memory (on Dask, the cluster's worker count decides instead).
+    transcribe_workers: int = 1
     # host:port entries allowed to reach loopback or private addresses (off by default); a
     # bare host means its ports 80 and 443 only, host:* every port (tests).
     allow_private_hosts: frozenset[str] = frozenset()
@@ -353,6 +356,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         raise ConfigError(f"PODARCHIVE_PORT: {settings.port} is not a TCP port (1 to 65535)")
     if settings.batch_size < 0 or settings.threads < 0:
         raise ConfigError("batch_size and threads must be zero or more")
+    if settings.transcribe_workers < 1:
+        raise ConfigError("PODARCHIVE_TRANSCRIBE_WORKERS must be 1 or more")
     _check_meaning(settings)
     bad = sorted(c for c in settings.switch_languages if not re.fullmatch(r"[a-z]{2,3}", c.lower()))
     if bad:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,17 @@ def test_the_site_and_the_command_line_import_no_asr_engine(entry: str) -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "", f"{entry} loaded {done.stdout.strip()}"
+
+
+def test_a_transcription_worker_starts_without_the_archive() -> None:
+    # A spawned child imports this module before init_worker ties its life to the parent's:
+    # the store, the database driver or the engine imported here would leave an orphan
+    # importing (seconds on a loaded machine) when the ingest is killed meanwhile.
+    probe = "import json, sys, transcribe.worker; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    loaded = set(json.loads(done.stdout))
+    assert loaded.isdisjoint({"archive", "web", "feeds", "sqlalchemy", "numpy", *HEAVY}), loaded
 
 
 def test_no_file_cites_a_document_outside_the_repository() -> None:

@@ -106,6 +106,16 @@ async def reader_checks(client: Client, corpus: Corpus) -> None:
     refused = await client.call_tool("correct_passage", {"episode_id": corpus.tiger, "position": 1, "text": "x"})
     assert refused.is_error
 
+    # Ids past the INTEGER columns (PostgreSQL refuses them) or below 1: the call's own error.
+    for tool, bad in (("get_episode", 2**31), ("get_transcript", 2**63), ("get_episode", 0)):
+        answer = await client.call_tool(tool, {"episode_id": bad})
+        assert answer.is_error and "episode_id" in text_of(answer), (tool, bad, text_of(answer))
+    answer = await client.call_tool("recent_episodes", {"show_id": 2**31})
+    assert answer.is_error and "show_id" in text_of(answer), text_of(answer)
+    for uri in (f"podarchive://episodes/{2**40}", f"podarchive://shows/{2**31}", "podarchive://episodes/0/transcript"):
+        with pytest.raises(MCPError, match="no episode|no show|has no transcript"):
+            await client.read_resource(uri)
+
 
 async def editor_checks(client: Client, corpus: Corpus) -> None:
     """With an editor's token: the write tools too; a correction is a draft, which readers still never get."""
@@ -123,6 +133,8 @@ async def editor_checks(client: Client, corpus: Corpus) -> None:
     assert added.structured_content["added"] is True
     bad = await client.call_tool("add_feed", {"url": "file:///etc/passwd"})
     assert bad.is_error
+    beyond = await client.call_tool("correct_passage", {"episode_id": corpus.tiger, "position": 2**31, "text": "x"})
+    assert beyond.is_error and "position" in text_of(beyond), text_of(beyond)
     queued = await client.call_tool("queue_episode", {"episode_id": corpus.tiger})
     assert queued.structured_content["stage"] is None  # transcribed already
 

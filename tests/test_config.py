@@ -22,6 +22,20 @@ def test_switch_languages_refuse_what_is_not_a_code(tmp_path, value):
         load_settings(environ={"PODARCHIVE_SWITCH_LANGUAGES": value}, data_dir=tmp_path)
 
 
+def test_transcribe_workers_default_to_one_and_share_the_threads(tmp_path):
+    from archive.ingest.executor import LocalProcessExecutor, engine_options
+
+    assert load_settings(environ={}, data_dir=tmp_path).transcribe_workers == 1
+    settings = load_settings(
+        environ={"PODARCHIVE_TRANSCRIBE_WORKERS": "3", "PODARCHIVE_THREADS": "8"}, data_dir=tmp_path
+    )
+    # No child starts before the first job: this builds the slots only.
+    executor = LocalProcessExecutor(settings, engine_options(settings))
+    assert (executor.workers, executor.options.threads, executor.capacity()) == (3, 2, 3)
+    with pytest.raises(ConfigError, match="TRANSCRIBE_WORKERS"):
+        load_settings(environ={"PODARCHIVE_TRANSCRIBE_WORKERS": "0"}, data_dir=tmp_path)
+
+
 @pytest.mark.parametrize(
     ("environ", "message"),
     [

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import io
 import os
+import random
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from archive import store
+from archive.cli.progress import EpisodeProgress
 from archive.config import Settings
 from archive.context import Archive
-from archive.ingest import run_stages, transcribe_episodes
+from archive.ingest import JobFailed, run_stages, transcribe_episodes
 from archive.ingest.executor import LocalProcessExecutor, make_executor
 from tests.conftest import copy_audio, rss, settings_env
+from tests.watched import Watched
 
 pytestmark = pytest.mark.slow
 
@@ -94,11 +99,143 @@ def test_killed_worker_fails_one_episode_and_the_batch_goes_on(make_settings, ht
         assert ep.error_stage == "transcribe" and ep.next_try_at is not None and ep.next_try_at > store.now()
 
 
+def test_killed_worker_fails_only_its_own_episode_while_another_in_flight_completes(make_settings, http_root):
+    root, base = http_root
+    # Two workers with one thread each (2 threads shared); the third episode waits for one.
+    settings = make_settings(transcribe_workers=2, threads=2)
+    archive = _archive_with(settings, root, base, ["jfk.flac", "ask-not.mp3", "entretien-montagne.mp3"])
+    executor = make_executor(settings)
+    assert isinstance(executor, LocalProcessExecutor)
+    assert executor.options.threads == 1
+    kill: dict[str, Any] = {}
+
+    def kill_the_first_once_both_run(watched: Watched, key: int, done: float, total: float) -> None:
+        started = watched.started()
+        if kill or len(started) < 2:
+            return
+        victim, survivor = started
+        victim_pid, survivor_pid = executor.pid_for(victim), executor.pid_for(survivor)
+        assert victim_pid and survivor_pid and victim_pid != survivor_pid
+        kill.update(victim=victim, survivor=survivor, survivor_pid=survivor_pid, at=time.time())
+        os.kill(victim_pid, signal.SIGKILL)
+
+    watched = Watched(executor, kill_the_first_once_both_run)
+    try:
+        executor.warm()
+        assert len(executor.pids()) == 2
+        report = transcribe_episodes(archive, executor=watched)
+    finally:
+        executor.close()
+
+    assert kill, "two jobs were never in flight at once"
+    assert (report.done, report.failed) == (2, 1), report.notes
+    finished = {f.key: f for f in watched.finished}
+    # The other job was decoding when its neighbour was killed, and finished in the same child.
+    survivor = finished[kill["survivor"]].result
+    assert survivor is not None and survivor.started < kill["at"] < survivor.finished
+    assert survivor.worker.endswith(f":{kill['survivor_pid']}")
+    victim = finished[kill["victim"]]
+    assert victim.result is None and isinstance(victim.error, JobFailed)
+    with archive.db.session() as s:
+        titles = {c.id: c.title for c in store.episode_states(s)}
+    states = _states(archive)
+    killed = states.pop(titles[kill["victim"]])
+    assert killed[0] is False and killed[2] == 1 and "worker process died" in (killed[1] or "")
+    # The survivor and the episode that waited (in the replaced child or the survivor's) are done.
+    assert {title: state[:2] for title, state in states.items()} == {
+        t: (True, None) for t in titles.values() if t != titles[kill["victim"]]
+    }
+
+
+def test_a_failing_job_fails_only_its_own_episode_while_another_in_flight_completes(make_settings, http_root):
+    root, base = http_root
+    settings = make_settings(transcribe_workers=2, threads=2)
+    # Newest first: ask-not and the spoiled clip start together; jfk waits for a free worker.
+    archive = _archive_with(settings, root, base, ["jfk.flac", "fleurs-en-000.ogg", "ask-not.mp3"])
+    with archive.db.session() as s:
+        spoiled = next(c for c in store.episode_states(s) if c.title == "fleurs-en-000.ogg")
+        audio = s.get(store.Episode, spoiled.id).audio
+        assert audio is not None
+        stored = settings.audio_dir / audio.path
+    # The download accepted it; now it no longer decodes: the worker's own error, its child unharmed.
+    stored.write_bytes(random.Random(17).randbytes(200_000))
+    executor = make_executor(settings)
+    assert isinstance(executor, LocalProcessExecutor)
+    watched = Watched(executor)
+    try:
+        executor.warm()
+        children = executor.pids()
+        assert len(children) == 2
+        report = transcribe_episodes(archive, executor=watched)
+        # Neither child was killed or replaced for the failure.
+        assert executor.pids() == children
+    finally:
+        executor.close()
+
+    assert (report.done, report.failed) == (2, 1), report.notes
+    finished = {f.key: f for f in watched.finished}
+    failed = finished[spoiled.id]
+    assert failed.result is None and not isinstance(failed.error, JobFailed)
+    assert "cannot decode audio" in str(failed.error)
+    # Both jobs had started before the failure came back, and the other kept decoding through it.
+    first_two = watched.started()[:2]
+    assert spoiled.id in first_two
+    (other,) = [key for key in first_two if key != spoiled.id]
+    survivor = finished[other].result
+    assert survivor is not None
+    assert survivor.started < watched.finished_at[spoiled.id] < survivor.finished
+    assert {int(f.result.worker.rsplit(":", 1)[1]) for f in finished.values() if f.result is not None} <= set(children)
+    states = _states(archive)
+    spoilt = states.pop("fleurs-en-000.ogg")
+    assert spoilt[0] is False and spoilt[2] == 1 and "cannot decode audio" in (spoilt[1] or "")
+    assert {title: state[:2] for title, state in states.items()} == {
+        "jfk.flac": (True, None),
+        "ask-not.mp3": (True, None),
+    }
+
+
+def test_time_limit_lets_the_jobs_in_flight_finish_each_with_its_bar(make_settings, http_root):
+    root, base = http_root
+    settings = make_settings(transcribe_workers=2, threads=2)
+    archive = _archive_with(settings, root, base, ["jfk.flac", "fleurs-en-000.ogg", "fleurs-en-001.ogg"])
+    out = io.StringIO()
+    bar = EpisodeProgress(out)
+
+    def progress(done: float, total: float) -> None:
+        # The first report comes once both workers have a job: the time limit passes now.
+        if archive.deadline is None:
+            archive.deadline = time.monotonic()
+        bar(done, total)
+
+    report = transcribe_episodes(archive, progress=progress)
+    bar.close()
+
+    assert (report.done, report.failed) == (2, 0), report.notes
+    assert report.notes == ["time limit reached: 1 episode(s) left for the next run"]
+    states = _states(archive)
+    # Newest first: both clips were in flight and finished; jfk was never started.
+    assert states.pop("jfk.flac") == (False, None, 0)
+    assert {t: state[:2] for t, state in states.items()} == {
+        "fleurs-en-000.ogg": (True, None),
+        "fleurs-en-001.ogg": (True, None),
+    }
+    # One bar per episode, each filled to its own length, though both ran at once.
+    text = out.getvalue()
+    assert bar.episodes == 2, text
+    assert "episode 1: 100%" in text and "episode 2: 100%" in text, text
+    with archive.db.session() as s:
+        lengths = [round(c.duration or 0.0, 1) for c in store.episode_states(s) if c.has_transcript]
+    assert len(lengths) == 2
+    for length in lengths:
+        assert f"{length:.0f}/{length:.0f} s audio" in text
+
+
 def test_hung_worker_is_killed_at_its_deadline(make_settings, http_root):
     root, base = http_root
-    # Deadline = 2 s + 0.1 x duration: far shorter than a stopped process waits. Sized for
-    # Whisper alone, so the diarize step (its model's first load) is off here.
-    settings = make_settings(transcribe_timeout=2, transcribe_timeout_factor=0.1, speakers=False)
+    # Deadline = 6 s + 0.2 x duration: a stopped process waits for ever, and jfk's 11 s get
+    # 8.2 s, which tiny.en needs about 2 of (3.1 s was overrun on a machine at load 7).
+    # Sized for Whisper alone, so the diarize step (its model's first load) is off here.
+    settings = make_settings(transcribe_timeout=6, transcribe_timeout_factor=0.2, speakers=False)
     archive = _archive_with(settings, root, base, ["jfk.flac", "entretien-montagne.mp3"])
     executor = make_executor(settings)
     assert isinstance(executor, LocalProcessExecutor)

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+import os
+import signal
+import threading
+import time
+
 import distributed  # noqa: E402,F401  (installed by ./dev test: the dask extra)
 import pytest
 
@@ -10,6 +16,7 @@ from archive.context import Archive
 from archive.ingest import run_stages, transcribe_episodes
 from archive.ingest.executor import DaskExecutor, make_executor
 from tests.conftest import copy_audio, rss
+from tests.watched import Watched
 
 pytestmark = pytest.mark.slow
 
@@ -61,6 +68,89 @@ def test_dask_workers_transcribe_and_only_the_ingest_writes(make_settings, http_
         assert "ask not what your country" in " ".join(seg.text.lower() for seg in t.segments).replace(",", "")
 
 
+def test_two_dask_workers_decode_two_episodes_at_once(make_settings, http_root, cluster):
+    root, base = http_root
+    files = ["jfk.flac", "fleurs-en-000.ogg", "fleurs-en-002.ogg"]
+    for name in files:
+        copy_audio(name, root)
+    items = [{"title": name, "guid": f"ep-{n}", "url": f"{base}/{name}"} for n, name in enumerate(files)]
+    (root / "feed.xml").write_text(rss("At once", items))
+    settings = make_settings(dask_scheduler=cluster.scheduler_address, threads=1)
+    archive = Archive(settings)
+    with archive.db.session() as s:
+        store.add_feed(s, f"{base}/feed.xml", "en")
+    assert all(r.failed == 0 for r in run_stages(archive, ("poll", "download")))
+
+    executor = make_executor(settings)
+    assert isinstance(executor, DaskExecutor)
+    watched = Watched(executor)
+    try:
+        # One job in flight per worker; both hold the model before the first job.
+        assert executor.capacity() == 2
+        executor.warm()
+        report = transcribe_episodes(archive, executor=watched)
+    finally:
+        executor.close()
+
+    assert (report.done, report.failed) == (3, 0), report.notes
+    results = [f.result for f in watched.finished]
+    assert all(r is not None for r in results) and len(results) == 3
+    # Recorded by the jobs themselves: two workers were decoding at the same moment.
+    at_once = [
+        (a.worker, b.worker)
+        for a, b in itertools.combinations([r for r in results if r is not None], 2)
+        if a.worker != b.worker and max(a.started, b.started) < min(a.finished, b.finished)
+    ]
+    assert at_once, [(r.worker, r.started, r.finished) for r in results if r is not None]
+
+
+def test_a_lost_dask_worker_requeues_only_its_own_episode(make_settings, http_root, cluster):
+    root, base = http_root
+    files = ["jfk.flac", "ask-not.mp3", "entretien-montagne.mp3"]
+    for name in files:
+        copy_audio(name, root)
+    items = [{"title": name, "guid": f"ep-{n}", "url": f"{base}/{name}"} for n, name in enumerate(files)]
+    (root / "feed.xml").write_text(rss("Lost", items))
+    settings = make_settings(dask_scheduler=cluster.scheduler_address, threads=1)
+    archive = Archive(settings)
+    with archive.db.session() as s:
+        store.add_feed(s, f"{base}/feed.xml", "en")
+    assert all(r.failed == 0 for r in run_stages(archive, ("poll", "download")))
+    killed: dict[str, float | int | str] = {}
+
+    def kill_a_worker_once_both_decode() -> None:
+        # Its own client: the stage's is busy in the main thread.
+        with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
+            for _ in range(1200):
+                busy = sorted(w for w, keys in client.processing().items() if keys)
+                if len(busy) == 2:
+                    pid = client.run(os.getpid, workers=[busy[0]])[busy[0]]
+                    killed.update(pid=pid, at=time.time())
+                    os.kill(pid, signal.SIGKILL)  # the nanny starts a fresh worker
+                    return
+                time.sleep(0.05)
+
+    executor = make_executor(settings)
+    assert isinstance(executor, DaskExecutor)
+    watched = Watched(executor)
+    killer = threading.Thread(target=kill_a_worker_once_both_decode, daemon=True)
+    try:
+        executor.warm()
+        killer.start()
+        report = transcribe_episodes(archive, executor=watched)
+    finally:
+        killer.join(timeout=60)
+        executor.close()
+
+    assert killed, "two jobs were never running at once"
+    # Dask ran the lost worker's job again elsewhere; the job on the other worker went on.
+    assert (report.done, report.failed) == (3, 0), report.notes
+    results = [f.result for f in watched.finished if f.result is not None]
+    assert len(results) == 3
+    assert not any(r.worker.endswith(f":{killed['pid']}") for r in results)
+    assert any(r.started < float(killed["at"]) < r.finished for r in results)
+
+
 def test_dask_job_over_its_deadline_is_marked_for_retry(make_settings, http_root, cluster):
     root, base = http_root
     copy_audio("ask-not.mp3", root)
@@ -81,6 +171,6 @@ def test_dask_job_over_its_deadline_is_marked_for_retry(make_settings, http_root
 
 
 def _engines_loaded() -> int:
-    from archive.ingest import workers
+    from transcribe import worker as workers
 
     return len(workers._engines)

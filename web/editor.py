@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from archive import public, store
-from archive.editorial import accounts, review_queue, revisions, suggestions
+from archive.editorial import accounts, review_queue, revisions, suggestions, voices
 from archive.editorial import workflow as editing
 from archive.editorial.revisions import LOW_CONFIDENCE
 from archive.editorial.workflow import EditConflict, EditError
@@ -78,6 +78,7 @@ def episode(episode_id: int):  # type: ignore[no-untyped-def]
         people = [name for name, _role in public.episode_people(s, episode_id)]
         open_suggestions = suggestions.open_suggestions(s, episode_id)
         has_audio = ep.has_audio
+        known = voices.voice_states(s, copy.transcript_id)
         show = public.show(s, ep.feed_id)
         title, feed_id, feed_title = ep.title, ep.feed_id, show.title if show else ""
     names = sorted({*people, *(sp for sp, _n in revisions.speakers(copy.snapshot) if sp)}, key=str.casefold)
@@ -94,6 +95,8 @@ def episode(episode_id: int):  # type: ignore[no-untyped-def]
         low=LOW_CONFIDENCE,
         newer=newer,
         speakers=revisions.speakers(copy.snapshot),
+        voices=known,
+        shown={v.label: v for v in known if v.status in (voices.RECOGNISED, voices.CONFIRMED) and v.name},
         suggestions=open_suggestions,
         added=request.args.get("added", type=int),
         added_terms=request.args.get("terms", ""),
@@ -207,3 +210,53 @@ def revert(episode_id: int, number: int):  # type: ignore[no-untyped-def]
             abort(404)
     flash(f"Reverted to revision {number}." if rev else f"Already the same as revision {number}.")
     return redirect(url_for("editor.history", episode_id=episode_id))
+
+
+@bp.post("/episodes/<int:episode_id>/voices/confirm")
+def confirm_voice(episode_id: int):  # type: ignore[no-untyped-def]
+    """The recognised person is right: the label keeps the name, reviewed, and the print learns from it."""
+    label = _field("label", 32) or ""
+    with archive().db.session() as s:
+        try:
+            changed = voices.confirm(s, episode_id, label)
+        except voices.VoiceError:
+            abort(404)
+    flash(f"Confirmed {label}; {index_now.apply(changed, 'readers see it reviewed')}.")
+    return redirect(url_for("editor.episode", episode_id=episode_id, _anchor="speakers-h"))
+
+
+@bp.post("/episodes/<int:episode_id>/voices/reject")
+def reject_voice(episode_id: int):  # type: ignore[no-untyped-def]
+    """Not this person: the label is shown again and the print does not learn from it."""
+    label = _field("label", 32) or ""
+    with archive().db.session() as s:
+        try:
+            changed = voices.reject(s, episode_id, label)
+        except voices.VoiceError:
+            abort(404)
+    flash(f"{label} is nobody known again; {index_now.apply(changed, 'readers see the label')}.")
+    return redirect(url_for("editor.episode", episode_id=episode_id, _anchor="speakers-h"))
+
+
+@bp.get("/shows/<int:feed_id>/voices")
+def known_voices(feed_id: int):  # type: ignore[no-untyped-def]
+    """A show's known voices: who, how much speech, in how many episodes; each can be forgotten."""
+    with archive().db.session() as s:
+        show = public.show(s, feed_id)
+        if show is None:
+            abort(404)
+        items = voices.known_voices(s, feed_id)
+    return render_template("editor/voices.html", feed_id=feed_id, title=show.title, voices=items)
+
+
+@bp.post("/shows/<int:feed_id>/voices/<int:voice_id>/forget")
+def forget_voice(feed_id: int, voice_id: int):  # type: ignore[no-untyped-def]
+    """Delete a voice print: unreviewed recognitions withdrawn, names editors gave kept."""
+    with archive().db.session() as s:
+        try:
+            changed = voices.forget(s, feed_id, voice_id)
+        except voices.VoiceError:
+            abort(404)
+    done = index_now.apply(changed, "readers see the labels again") if changed else "no recognition to withdraw"
+    flash(f"Voice print forgotten; {len(changed)} episodes lose an unreviewed recognition; {done}.")
+    return redirect(url_for("editor.known_voices", feed_id=feed_id))

@@ -56,6 +56,14 @@ class Moment(TypedDict):
 
 
 @with_config(_DOCUMENTED)
+class TranscriptPassage(Moment):
+    """A passage of a transcript."""
+
+    speaker_recognised: bool
+    """The speaker's name comes from the show's known voices and no editor has reviewed it yet."""
+
+
+@with_config(_DOCUMENTED)
 class SearchPassage(Moment):
     """A passage matching a search; `html` is its escaped text with <mark> around the matched words."""
 
@@ -244,7 +252,7 @@ class Transcript(TypedDict):
     start: float
     """The stretch answered, in seconds."""
     end: float
-    passages: list[Moment]
+    passages: list[TranscriptPassage]
     next_start: float | None
     """Set when more passages follow than one answer holds: ask again from here."""
 
@@ -392,6 +400,11 @@ def moment(links: Links, ref: EpisodeRef, p: public.PassageView) -> Moment:
         text=p.text,
         link=links.moment(ref["id"], p.start, p.position),
     )
+
+
+def transcript_passage(links: Links, ref: EpisodeRef, p: public.PassageView) -> TranscriptPassage:
+    """A transcript passage readers may see, saying whether its speaker was recognised by voice only."""
+    return TranscriptPassage(**moment(links, ref, p), speaker_recognised=p.recognised)
 
 
 def search_passage(links: Links, hit: Hit) -> SearchPassage:

@@ -135,7 +135,8 @@ def episode(episode_id: int):  # type: ignore[no-untyped-def]
         start = quote.start
     passages_html = None
     if transcript is not None:
-        key = (transcript.id, transcript.revision_id, str(get_locale()), request.script_root)
+        # Known voices are part of the key: a confirmation, rejection or forgotten print changes the names.
+        key = (transcript.id, transcript.revision_id, transcript.voices, str(get_locale()), request.script_root)
         passages_html = transcript_html.render(key, passages, quote.positions if quote else frozenset())
     summary = quote.text if quote else ep.description_text[:SUMMARY_CHARS]
     return render_template(

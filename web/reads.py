@@ -144,7 +144,7 @@ def transcript(
         language=view.language,
         start=round(lo, 2),
         end=round(answered_end, 2),
-        passages=[payloads.moment(links, ref, p) for p in chosen],
+        passages=[payloads.transcript_passage(links, ref, p) for p in chosen],
         next_start=round(rest[0].start, 2) if rest else None,
     )
 

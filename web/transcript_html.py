@@ -61,7 +61,7 @@ class Voices:
         return f" voice-{number}{turn}"
 
 
-def _passage(p: PassageView, listen: str, cite: str, speaker_base: str, voices: Voices) -> str:
+def _passage(p: PassageView, listen: str, cite: str, speaker_base: str, voices: Voices, marks: tuple[str, str]) -> str:
     start, end = f"{p.start:.2f}", f"{p.end:.2f}"
     if p.words:
         # Word starts as offsets from the passage start, 0.1 s: the script turns a click
@@ -75,6 +75,14 @@ def _passage(p: PassageView, listen: str, cite: str, speaker_base: str, voices: 
     if p.speaker and is_machine_label(p.speaker):
         # A machine label names a voice of this episode only: no page to link to.
         speaker = f'<span class="speaker">{escape(p.speaker)}</span>'
+    elif p.speaker and p.recognised:
+        # Named by the show's known voices, not by an editor: said so on the name (docs/speakers.md).
+        href = speaker_base + quote(p.speaker, safe="")
+        short, note = marks
+        speaker = (
+            f'<a class="speaker recognised" href="{escape(href)}" title="{escape(note)}">{escape(p.speaker)}'
+            f' <small class="recognised-mark">({escape(short)})</small></a>'
+        )
     elif p.speaker:
         href = speaker_base + quote(p.speaker, safe="")
         speaker = f'<a class="speaker" href="{escape(href)}">{escape(p.speaker)}</a>'
@@ -96,15 +104,16 @@ def _passage(p: PassageView, listen: str, cite: str, speaker_base: str, voices: 
 def render(
     key: tuple[object, ...], passages: Callable[[], Iterable[PassageView]], quoted: frozenset[int] = frozenset()
 ) -> Markup:
-    """The <li> passages of a transcript; `key` names the transcript version and the language."""
+    """The <li> passages of a transcript; `key` names the transcript version, its known voices and the language."""
     cache: FragmentCache = current_app.extensions.setdefault("podarchive.transcripts", FragmentCache())
 
     def make() -> str:
         listen = gettext("Listen from %(time)s", time="\x00").replace("\x00", "%(time)s")
         cite = gettext("Quote the passage at %(time)s", time="\x00").replace("\x00", "%(time)s")
         speaker_base = request.script_root + "/speakers/"
+        marks = (gettext("recognised by voice"), gettext("Recognised by voice, not yet reviewed by an editor"))
         voices = Voices()
-        return "".join(_passage(p, listen, cite, speaker_base, voices) for p in passages())
+        return "".join(_passage(p, listen, cite, speaker_base, voices, marks) for p in passages())
 
     html = cache.get_or_make(key, make)
     for position in quoted:

@@ -6,17 +6,16 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive import store
-from archive.editorial import revisions
+from archive.editorial import revisions, voices
 from archive.editorial.revisions import Snapshot
 from archive.store.reviews import IN_REVIEW, MACHINE, PUBLISHED, UNPUBLISHED
 from archive.store.schema import (
     Episode,
     IndexOutbox,
-    PublishedSpeaker,
     Review,
     Revision,
     Transcript,
@@ -141,6 +140,8 @@ def save_revision(
     if current.state == MACHINE:
         _set_state(session, episode_id, IN_REVIEW, author)
     session.flush()
+    # Same transaction: naming "Speaker 1" in a revision teaches the show that voice (docs/speakers.md).
+    voices.learn(session, episode_id, current.transcript_id, current.snapshot, snapshot)
     log.info("revision saved episode=%s number=%s author=%s", episode_id, rev.number, author.email if author else "-")
     return rev
 
@@ -241,18 +242,12 @@ def publish(session: Session, episode_id: int, user: User | None, number: int | 
         session.flush()
     row = _set_state(session, episode_id, PUBLISHED, user)
     row.published_revision_id = rev.id
-    _set_public_speakers(session, episode_id, revisions.loads(rev.segments_json))
+    voices.set_public_speakers(session, episode_id, revisions.loads(rev.segments_json), rev.transcript_id)
     # Same transaction as the state change: the index can never miss a publication.
     session.add(IndexOutbox(episode_id=episode_id, op="upsert"))
     session.flush()
     log.info("published episode=%s revision=%s", episode_id, rev.number)
     return rev
-
-
-def _set_public_speakers(session: Session, episode_id: int, snapshot: Snapshot) -> None:
-    session.execute(delete(PublishedSpeaker).where(PublishedSpeaker.episode_id == episode_id))
-    names = {p.speaker for p in snapshot if p.speaker}
-    session.add_all(PublishedSpeaker(episode_id=episode_id, name=n) for n in sorted(names))
 
 
 def unpublish(session: Session, episode_id: int, user: User | None) -> None:
@@ -261,7 +256,7 @@ def unpublish(session: Session, episode_id: int, user: User | None) -> None:
         raise EditError(f"no episode {episode_id}")
     row = _set_state(session, episode_id, UNPUBLISHED, user)
     row.published_revision_id = None
-    _set_public_speakers(session, episode_id, ())
+    voices.set_public_speakers(session, episode_id, (), None)
     session.add(IndexOutbox(episode_id=episode_id, op="upsert"))
     session.flush()
     log.info("unpublished episode=%s", episode_id)

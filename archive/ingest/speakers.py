@@ -1,7 +1,7 @@
 """The speakers stage: the diarize step again for transcripts whose first try failed (model missing, failing).
 
 Normally speakers are found in the transcription worker, right after Whisper
-(ingest/workers.py). When that failed, the transcript was stored without labels and
+(transcribe/worker.py). When that failed, the transcript was stored without labels and
 marked "failed" (store/speaker_runs.py); here it is diarized from the kept audio, and a
 labelled result becomes the episode's next machine version: stored versions never change.
 """

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive import store
+from archive.editorial.voices import names as voice_names
 from archive.public.speakers import is_machine_label
 from archive.public.transcripts import transcript_passages, transcript_view
 from archive.public.visibility import PublicText, public_text
@@ -155,12 +156,16 @@ def episode_guests(session: Session, episode_id: int, chosen: PublicText | None)
             .order_by(PublishedSpeaker.name)
         )
     elif chosen is not None:
-        names += session.scalars(
-            select(Segment.speaker)
-            .where(Segment.transcript_id == chosen.transcript_id, Segment.speaker.is_not(None))
-            .group_by(Segment.speaker)
-            .order_by(func.min(Segment.position))
-        )
+        shown = voice_names(session, chosen.transcript_id)  # a recognised voice is its person here too
+        names += [
+            shown[label].name if label in shown else label
+            for label in session.scalars(
+                select(Segment.speaker)
+                .where(Segment.transcript_id == chosen.transcript_id, Segment.speaker.is_not(None))
+                .group_by(Segment.speaker)
+                .order_by(func.min(Segment.position))
+            )
+        ]
     seen: dict[str, str] = {}
     for name in names:
         clean = " ".join((name or "").split())

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.editorial import revisions
+from archive.editorial.voices import VoiceName, names
 from archive.public.visibility import public_text
 from archive.store.schema import Revision, Segment, Transcript, Word
 from transcribe import Segment as SegmentResult
@@ -40,6 +41,8 @@ class PassageView:
     speaker: str | None
     words: tuple[WordView, ...]
     language: str | None = None
+    # The speaker is a person recognised by voice whom no editor has reviewed yet.
+    recognised: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ class TranscriptView:
     # The editor's published revision shown instead of the machine text, if any.
     revision_id: int | None = None
     passages: tuple[PassageView, ...] = ()
+    # Who stands in for each machine label (known voices), by label: part of what readers see.
+    voices: tuple[VoiceName, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -83,10 +88,27 @@ def transcript_view(session: Session, episode_id: int) -> TranscriptView | None:
     ).one()
     view = TranscriptView(*t)
     if chosen.revision_id is None:
-        return view
+        return replace(view, voices=_voices(session, view.id))
     revision = session.get(Revision, chosen.revision_id)
     created = revision.created_at if revision is not None else view.created_at
-    return replace(view, origin="reviewed", revision_id=chosen.revision_id, created_at=created)
+    # A revision's labels are those of the machine version it was made over.
+    voices = _voices(session, revision.transcript_id) if revision is not None else ()
+    return replace(view, origin="reviewed", revision_id=chosen.revision_id, created_at=created, voices=voices)
+
+
+def _voices(session: Session, transcript_id: int) -> tuple[VoiceName, ...]:
+    return tuple(sorted(names(session, transcript_id).values(), key=lambda v: v.label))
+
+
+def _named(passages: tuple[PassageView, ...], voices: tuple[VoiceName, ...]) -> tuple[PassageView, ...]:
+    """Each machine label with a known voice shows the person's name (editors' names stay as they wrote them)."""
+    shown = {v.label: v for v in voices}
+    if not shown:
+        return passages
+    return tuple(
+        replace(p, speaker=shown[p.speaker].name, recognised=shown[p.speaker].recognised) if p.speaker in shown else p
+        for p in passages
+    )
 
 
 def transcript_passages(session: Session, view: TranscriptView) -> tuple[PassageView, ...]:
@@ -103,17 +125,20 @@ def transcript_passages(session: Session, view: TranscriptView) -> tuple[Passage
         snapshot = revisions.loads(revision.segments_json) if revision is not None else ()
         # A revision keeps positions; each passage's language is the machine segment's.
         languages = {pos: lang for _, pos, _, _, _, _, lang in segments}
-        return tuple(
-            PassageView(
-                p.position,
-                p.start,
-                p.end,
-                p.text,
-                p.speaker,
-                tuple(WordView(w.start, w.end, w.text) for w in p.words),
-                languages.get(p.position) or view.language,
-            )
-            for p in snapshot
+        return _named(
+            tuple(
+                PassageView(
+                    p.position,
+                    p.start,
+                    p.end,
+                    p.text,
+                    p.speaker,
+                    tuple(WordView(w.start, w.end, w.text) for w in p.words),
+                    languages.get(p.position) or view.language,
+                )
+                for p in snapshot
+            ),
+            view.voices,
         )
     words: dict[int, list[WordView]] = {}
     # One query for every word of the transcript: a 2-hour interview has ~20k words.
@@ -124,9 +149,12 @@ def transcript_passages(session: Session, view: TranscriptView) -> tuple[Passage
         .order_by(Word.segment_id, Word.position)
     ):
         words.setdefault(seg_id, []).append(WordView(start, end, text))
-    return tuple(
-        PassageView(pos, start, end, text, speaker, tuple(words.get(sid, ())), lang or view.language)
-        for sid, pos, start, end, text, speaker, lang in segments
+    return _named(
+        tuple(
+            PassageView(pos, start, end, text, speaker, tuple(words.get(sid, ())), lang or view.language)
+            for sid, pos, start, end, text, speaker, lang in segments
+        ),
+        view.voices,
     )
 
 

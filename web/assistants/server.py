@@ -18,10 +18,15 @@ from pydantic import Field
 from archive.context import Archive
 from archive.search import Filters, SearchUnavailable
 from web import payloads, reads
+from web.converters import MAX_ID
 from web.payloads import Links
 from web.search import MAX_PAGE, MAX_QUERY, SearchRequest
 
 Mode = Literal["hybrid", "words", "meaning"]
+# Ids and positions are INTEGER columns: beyond 2^31-1 PostgreSQL refuses the query, so the
+# call is refused first, as a validation error the assistant can read (web/converters.py).
+EpisodeId = Annotated[int, Field(ge=1, le=MAX_ID, description="An episode's id, as search or recent_episodes give it.")]
+ShowId = Annotated[int, Field(ge=1, le=MAX_ID, description="A show's id, as list_shows gives it.")]
 READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 INSTRUCTIONS = """\
 podarchive is an archive of podcast interviews (mostly French, some English) whose transcripts can be searched.
@@ -119,7 +124,7 @@ def _read_tools(server: MCPServer, archive: Archive, calls: Calls) -> None:
         return payloads.SearchAnswer(**result, mode=answered, note=note)
 
     @server.tool(annotations=READ)
-    def get_episode(episode_id: int, ctx: Context) -> payloads.Episode:
+    def get_episode(episode_id: EpisodeId, ctx: Context) -> payloads.Episode:
         """One episode: title, show, date, notes, credits, chapters (with links) and its transcript's kind."""
         allow(calls, ctx)
         found = reads.episode(archive, episode_id, calls.links(ctx))
@@ -129,7 +134,7 @@ def _read_tools(server: MCPServer, archive: Archive, calls: Calls) -> None:
 
     @server.tool(annotations=READ)
     def get_transcript(
-        episode_id: int,
+        episode_id: EpisodeId,
         ctx: Context,
         start: Annotated[float | None, Field(ge=0, description="From this second (default: the start).")] = None,
         end: Annotated[float | None, Field(ge=0, description="Up to this second (default: the end).")] = None,
@@ -151,7 +156,9 @@ def _read_tools(server: MCPServer, archive: Archive, calls: Calls) -> None:
     def recent_episodes(
         ctx: Context,
         limit: Annotated[int, Field(ge=1, le=100)] = 20,
-        show_id: Annotated[int | None, Field(description="Only this show (an id from list_shows).")] = None,
+        show_id: Annotated[
+            int | None, Field(ge=1, le=MAX_ID, description="Only this show (an id from list_shows).")
+        ] = None,
         transcribed: Annotated[bool, Field(description="Only episodes whose transcript readers can read.")] = False,
     ) -> payloads.EpisodeList:
         """The newest episodes, of every show or one."""
@@ -171,7 +178,7 @@ def _resources(server: MCPServer, archive: Archive, calls: Calls) -> None:
     def one_show(show_id: int, ctx: Context) -> str:
         """A show and its episodes."""
         allow(calls, ctx)
-        found = reads.show(archive, show_id, calls.links(ctx))
+        found = reads.show(archive, show_id, calls.links(ctx)) if _storable(show_id) else None
         if found is None:
             raise ResourceNotFoundError(f"no show {show_id}")
         return _json(found)
@@ -180,7 +187,7 @@ def _resources(server: MCPServer, archive: Archive, calls: Calls) -> None:
     def one_episode(episode_id: int, ctx: Context) -> str:
         """An episode: notes, credits, chapters, transcript kind."""
         allow(calls, ctx)
-        found = reads.episode(archive, episode_id, calls.links(ctx))
+        found = reads.episode(archive, episode_id, calls.links(ctx)) if _storable(episode_id) else None
         if found is None:
             raise ResourceNotFoundError(f"no episode {episode_id}")
         return _json(found)
@@ -189,10 +196,16 @@ def _resources(server: MCPServer, archive: Archive, calls: Calls) -> None:
     def one_transcript(episode_id: int, ctx: Context) -> str:
         """An episode's transcript as passages (the first part of a long one: get_transcript pages on)."""
         allow(calls, ctx)
-        found = reads.transcript(archive, episode_id, calls.links(ctx))
+        found = reads.transcript(archive, episode_id, calls.links(ctx)) if _storable(episode_id) else None
         if found is None:
             raise ResourceNotFoundError(f"episode {episode_id} has no transcript that readers may see")
         return _json(found)
+
+
+def _storable(id_: int) -> bool:
+    """Whether an id from a resource's address can name a row (checked here: the SDK reports a template
+    parameter that fails validation as an unexpected error, not as the caller's)."""
+    return 1 <= id_ <= MAX_ID
 
 
 def _field(value: str | None) -> str | None:

@@ -15,7 +15,8 @@ from archive.editorial import tokens
 from archive.editorial import workflow as editing
 from archive.editorial.accounts import User
 from archive.operations import intake
-from web.assistants.server import Calls, allow
+from web.assistants.server import Calls, EpisodeId, allow
+from web.converters import MAX_ID
 
 WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 _DOCUMENTED = ConfigDict(use_attribute_docstrings=True)
@@ -83,7 +84,7 @@ def register(server: MCPServer, archive: Archive, calls: Calls) -> None:
         return FeedWatched(show_id=feed_id, url=url.strip(), added=added, note=note)
 
     @server.tool(annotations=WRITE)
-    def queue_episode(episode_id: int, ctx: Context) -> EpisodeQueued:
+    def queue_episode(episode_id: EpisodeId, ctx: Context) -> EpisodeQueued:
         """Have the next ingest run download and transcribe an episode now, forgetting earlier failures."""
         allow(calls, ctx)
         with archive.db.session() as s:
@@ -96,14 +97,20 @@ def register(server: MCPServer, archive: Archive, calls: Calls) -> None:
 
     @server.tool(annotations=WRITE)
     def correct_passage(
-        episode_id: int,
-        position: Annotated[int, Field(description="The passage's position, as get_transcript gives it.")],
+        episode_id: EpisodeId,
+        position: Annotated[
+            int, Field(ge=0, le=MAX_ID, description="The passage's position, as get_transcript gives it.")
+        ],
         ctx: Context,
         text: Annotated[str | None, Field(description="The corrected text (omit to keep it).")] = None,
         speaker: Annotated[str | None, Field(description="Who speaks ('' for nobody named; omit to keep).")] = None,
         base_revision: Annotated[
             int | None,
-            Field(description="The revision the correction was made on (0: the machine text); default: the newest."),
+            Field(
+                ge=0,
+                le=MAX_ID,
+                description="The revision the correction was made on (0: the machine text); default: the newest.",
+            ),
         ] = None,
     ) -> PassageCorrected:
         """Correct one passage's text or speaker as a new revision; readers see it once an editor publishes."""

@@ -1,7 +1,11 @@
 """The worker side of transcription: one job in, one transcript out; the model loaded once per worker.
 
-Runs in a local child process or on a Dask worker, never in the ingesting process, so
-faster-whisper is imported here only when a job first needs the model.
+Runs in a local child process or on a Dask worker, never in the ingesting process. It
+imports only the standard library and transcribe's light modules (faster-whisper loads
+when a job first needs the model): a spawned child imports this module before
+`init_worker` can tie its life to the parent's, so a heavy import here would leave an
+orphan decoding alone for as long as the import takes when the ingest is killed, and a
+Dask worker needs nothing of archive/.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ import ctypes
 import os
 import resource
 import signal
+import socket
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +49,18 @@ class TranscribeJob:
     speakers: bool = False
     speaker_model: str = ""
     num_speakers: int | None = None
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """A worker's answer: the transcript, which worker made it, and when (its own clock, epoch seconds)."""
+
+    transcript: Transcript
+    worker: str
+    # When the model was ready and the job began, and when its transcript was done: a job
+    # records them itself, so overlapping jobs show that workers ran them at once.
+    started: float
+    finished: float
 
 
 _engines: dict[tuple[EngineOptions, str], Engine] = {}
@@ -84,9 +102,11 @@ def load_engine(options: EngineOptions, cache_dir: str) -> str:
     return _engine(options, cache_dir).model_path
 
 
-def run_job(job: TranscribeJob) -> Transcript:
+def run_job(job: TranscribeJob) -> JobResult:
     """Transcribe one job in the worker (module-level so processes and Dask can import it)."""
     engine = _engine(job.options, job.cache_dir)
+    # Before the first report: whoever hears of the job has its start already recorded.
+    started = time.time()
     report: Progress | None = None
     if _progress_queue is not None:
         q = _progress_queue
@@ -98,20 +118,22 @@ def run_job(job: TranscribeJob) -> Transcript:
         report(0.0, job.duration)
     if job.audio_path is not None:
         path = Path(job.audio_path)
-        result = engine.transcribe(
+        transcript = engine.transcribe(
             path, language=job.language, initial_prompt=job.initial_prompt, hotwords=job.hotwords, progress=report
         )
-        return _with_speakers(job, result, path)
-    with tempfile.TemporaryDirectory(prefix="podarchive-job-") as tmp:
-        path = Path(tmp) / f"audio{job.suffix}"
-        path.write_bytes(job.audio_bytes or b"")
-        result = engine.transcribe(
-            path, language=job.language, initial_prompt=job.initial_prompt, hotwords=job.hotwords, progress=report
-        )
-        return _with_speakers(job, result, path)
+        transcript = _with_speakers(job, transcript, path)
+    else:
+        with tempfile.TemporaryDirectory(prefix="podarchive-job-") as tmp:
+            path = Path(tmp) / f"audio{job.suffix}"
+            path.write_bytes(job.audio_bytes or b"")
+            transcript = engine.transcribe(
+                path, language=job.language, initial_prompt=job.initial_prompt, hotwords=job.hotwords, progress=report
+            )
+            transcript = _with_speakers(job, transcript, path)
+    return JobResult(transcript, f"{socket.gethostname()}:{os.getpid()}", started, time.time())
 
 
-def _init_worker(progress_queue: Any, memory_mb: int, parent_pid: int) -> None:
+def init_worker(progress_queue: Any, memory_mb: int, parent_pid: int) -> None:
     """Child set-up: die with the parent, cap the address space, report progress."""
     global _progress_queue
     _progress_queue = progress_queue
