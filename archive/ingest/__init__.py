@@ -7,8 +7,8 @@ again; `run_stages` runs them in order under their locks (run.py).
 
 from __future__ import annotations
 
-# Names load with their module on first use (PEP 562): a transcription worker imports
-# ingest.workers, and should not pay for the database, the search client and the HTTP stack.
+# Names load with their module on first use (PEP 562): the site imports ingest.indexing
+# (web/index_now.py) and a command its own stage, neither the other stages and the executor.
 import importlib
 from typing import TYPE_CHECKING, Any
 
