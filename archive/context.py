@@ -5,13 +5,15 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import feeds
 from archive import data_dir
 from archive.config import Settings
-from archive.search import Embedder, SearchIndex, load_embedder
-from archive.search.server import current_endpoint, endpoint
 from archive.store.database import Database
+
+if TYPE_CHECKING:
+    from archive.search import Embedder, SearchIndex
 
 
 class Archive:
@@ -36,6 +38,10 @@ class Archive:
         Kept for the process's life; when the server cannot be reached it looks again where
         the server's state file says it is (a command restarted it on another port).
         """
+        # Imported here: a command that never searches (users, feeds set) skips the client.
+        from archive.search import SearchIndex
+        from archive.search.server import current_endpoint, endpoint
+
         return SearchIndex(
             endpoint(self.settings),
             self.settings.index_prefix,
@@ -47,6 +53,8 @@ class Archive:
     @cached_property
     def embedder(self) -> Embedder | None:
         """The model for search by meaning (None when turned off); its weights load on first use, not here."""
+        from archive.search import load_embedder
+
         s = self.settings
         return load_embedder(s.embedder, s.cache_dir, threads=s.embedder_threads)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +33,9 @@ def compile_catalogs(target: Path) -> Path:
         mo.parent.mkdir(parents=True, exist_ok=True)
         with po.open("rb") as fh:
             catalog = read_po(fh, locale=po.parts[-3])
-        tmp = mo.with_suffix(".tmp")
+        # One temporary file per process: gunicorn workers starting at once compile together,
+        # and a shared name let one rename the file another was still writing (or had moved).
+        tmp = mo.with_suffix(f".{os.getpid()}.tmp")
         with tmp.open("wb") as fh:
             write_mo(fh, catalog)
         tmp.replace(mo)  # atomic: two processes starting at once never read half a file

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -11,8 +12,45 @@ from archive.cli import logs
 from archive.cli.context import EXIT_CONFIG, Context, pass_ctx
 from archive.config import ConfigError, load_settings
 
+# Command name -> (module in archive.cli, attribute). A command's module is imported only
+# when it runs (or for --help): `users list` never loads the pipeline, the search client or
+# the HTTP stack, which is most of a command's start-up (cron runs one every few minutes).
+COMMANDS = {
+    "backup": ("operations", "backup"),
+    "demo": ("site", "demo"),
+    "doctor": ("operations", "doctor"),
+    "eval": ("transcription", "eval_command"),
+    "feeds": ("feed_commands", "feeds"),
+    "ingest": ("ingest_commands", "ingest"),
+    "mcp": ("assistant", "mcp"),
+    "meili": ("meili", "meili"),
+    "models": ("transcription", "models"),
+    "reindex": ("ingest_commands", "reindex"),
+    "restore": ("operations", "restore"),
+    "search": ("search_command", "search"),
+    "serve": ("site", "serve"),
+    "status": ("operations", "status"),
+    "users": ("users", "users"),
+    "vocab": ("transcription", "vocab"),
+}
 
-@click.group()
+
+class _LazyGroup(click.Group):
+    """A group whose commands (COMMANDS) load on first use (click's "lazily loading subcommands")."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS or cmd_name in self.commands:
+            return super().get_command(ctx, cmd_name)
+        module, attribute = COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+        assert isinstance(command, click.Command) and command.name == cmd_name, (module, attribute)
+        return command
+
+
+@click.group(cls=_LazyGroup)
 @click.option("-v", "--verbose", is_flag=True, help="Log every item, not just failures.")
 @click.option("--json-log", is_flag=True, help="Log JSON lines (for log collectors).")
 @click.pass_context
@@ -39,42 +77,6 @@ def config(ctx: Context) -> None:
     for name, value in ctx.settings.public_items():
         click.echo(f"{name} = {value}")
 
-
-def _register() -> None:
-    from archive.cli import (
-        assistant,
-        feed_commands,
-        ingest_commands,
-        meili,
-        operations,
-        search_command,
-        site,
-        transcription,
-        users,
-    )
-
-    for command in (
-        feed_commands.feeds,
-        ingest_commands.ingest,
-        ingest_commands.reindex,
-        search_command.search,
-        site.serve,
-        site.demo,
-        operations.status,
-        operations.doctor,
-        operations.backup,
-        operations.restore,
-        meili.meili,
-        transcription.models,
-        transcription.eval_command,
-        transcription.vocab,
-        users.users,
-        assistant.mcp,
-    ):
-        main.add_command(command)
-
-
-_register()
 
 if __name__ == "__main__":
     main()

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -77,9 +76,15 @@ def empty_bucket(session: Session, bucket: Bucket) -> None:
 def _insert_if_absent(session: Session, bucket: Bucket, now: datetime) -> None:
     values = {"key": bucket.key, "tokens": float(bucket.burst), "updated_at": now, "full_at": now}
     dialect = session.get_bind().dialect.name
+    # The dialects' insert constructs are imported here: the PostgreSQL dialect (with asyncpg's
+    # and asyncio's modules) is some 7% of a command's start-up, and most commands never log in.
     if dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
         session.execute(sqlite.insert(LoginBucket).values(**values).on_conflict_do_nothing())
     elif dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
         session.execute(postgresql.insert(LoginBucket).values(**values).on_conflict_do_nothing())
     else:
         try:
