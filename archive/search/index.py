@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -65,6 +67,8 @@ REBUILD_TIMEOUT_MS = 6 * 3600 * 1000
 MAX_LIMIT, MAX_OFFSET = 100, 1000
 FACETS = ["show", "year", "language"]
 BATCH = 10_000
+# Keyword halves in flight at once per process (each search has one, for a few milliseconds).
+KEYWORD_THREADS = 4
 # A hit found by meaning alone has no highlight to crop around: its first words.
 MEANING_CROP_WORDS = 40
 
@@ -141,6 +145,7 @@ class SearchIndex:
         # Search by meaning: the query's embedder (None: words only) and the relevance floor.
         self.embedder = embedder
         self.floor = floor
+        self._pool: tuple[int, ThreadPoolExecutor] | None = None
         self._connect(endpoint)
 
     def _connect(self, endpoint: Endpoint) -> None:
@@ -321,22 +326,17 @@ class SearchIndex:
             params["distinct"] = "episode_id"
         if facets:
             params["facets"] = FACETS
-        state, vector = self._query_vector(query, meaning)
-        if vector is not None:
-            merged = self._hybrid(query, vector, params, limit, offset, distinct, words)
-            if merged is not None:
-                return merged
-            state = "unavailable"
-        raw = self._query(self.passages_uid, query, params | {"limit": limit, "offset": offset})
-        hits = [_hit(h) for h in raw["hits"]]
-        return SearchPage(query, hits, _total(raw, len(hits)), int(raw.get("processingTimeMs", 0)), _facets(raw), state)
+        if self.embedder is None or not meaning:
+            raw = self._query(self.passages_uid, query, params | {"limit": limit, "offset": offset})
+            hits = [_hit(h) for h in raw["hits"]]
+            took = int(raw.get("processingTimeMs", 0))
+            state = "disabled" if self.embedder is None else "off"
+            return SearchPage(query, hits, _total(raw, len(hits)), took, _facets(raw), state)
+        return self._hybrid(query, params, limit, offset, distinct, words)
 
-    def _query_vector(self, query: str, wanted: bool) -> tuple[str, Vector | None]:
+    def _query_vector(self, query: str) -> tuple[str, Vector | None]:
         """(meaning state, the query's vector or None): the model loads here, on the first search by meaning."""
-        if self.embedder is None:
-            return "disabled", None
-        if not wanted:
-            return "off", None
+        assert self.embedder is not None
         try:
             vector = self.embedder.embed_query(query)
         except EmbedderUnavailable as exc:
@@ -344,31 +344,56 @@ class SearchIndex:
             return "unavailable", None
         return ("skipped", None) if vector is None else ("on", vector)
 
-    def _hybrid(
-        self,
-        query: str,
-        vector: Vector,
-        params: dict[str, Any],
-        limit: int,
-        offset: int,
-        distinct: bool,
-        words: bool = True,
-    ) -> SearchPage | None:
-        """Words and meaning in one multi-search, merged (archive.search.hybrid); None if the index
-        refused the meaning half (no embedder there yet), so the caller searches by words alone."""
-        # Both lists from the top: the merged order of a later page depends on every hit above it.
-        window = params | {"limit": offset + limit, "offset": 0}
-        queries = [
-            hybrid.keyword_query(self.passages_uid, normalise_query(query), window),
-            hybrid.meaning_query(self.passages_uid, vector, window),
-        ]
+    def _background(self) -> ThreadPoolExecutor:
+        """The threads that run the keyword half while the query is embedded (one pool per process:
+        a pool inherited through fork has no threads behind it)."""
+        if self._pool is None or self._pool[0] != os.getpid():
+            self._pool = (os.getpid(), ThreadPoolExecutor(max_workers=KEYWORD_THREADS, thread_name_prefix="keyword"))
+        return self._pool[1]
+
+    def _one_search(self, body: dict[str, Any]) -> dict[str, Any]:
+        return dict(self.client.multi_search([body])["results"][0])
+
+    def _keyword_half(self, body: dict[str, Any]) -> dict[str, Any]:
         try:
-            keyword, by_meaning = self.client.multi_search(queries)["results"]
-        except MeilisearchApiError as exc:
-            log.warning("search by words only: the index refused the query by meaning: %s", exc)
-            return None
+            return self._one_search(body)
         except (MeilisearchError, OSError) as exc:
             raise SearchUnavailable(str(exc)) from exc
+
+    def _hybrid(
+        self, query: str, params: dict[str, Any], limit: int, offset: int, distinct: bool, words: bool
+    ) -> SearchPage:
+        """Words and meaning, merged (archive.search.hybrid).
+
+        The keyword half runs in a background thread while the query is embedded here, then
+        the meaning half goes out: a search takes about the longer of the keyword search and
+        the embedding plus the search by meaning, not their sum (bench/meaning_bench.py).
+        When meaning cannot take part (no model, a query with nothing to embed, an index
+        that refuses the meaning half), the page is the keyword half's.
+        """
+        # Both lists from the top: the merged order of a later page depends on every hit above it.
+        window = params | {"limit": offset + limit, "offset": 0}
+        pending = self._background().submit(
+            self._keyword_half, hybrid.keyword_query(self.passages_uid, normalise_query(query), window)
+        )
+        by_meaning: dict[str, Any] | None = None
+        try:
+            state, vector = self._query_vector(query)
+            if vector is not None:
+                try:
+                    by_meaning = self._one_search(hybrid.meaning_query(self.passages_uid, vector, window))
+                except MeilisearchApiError as exc:
+                    log.warning("search by words only: the index refused the query by meaning: %s", exc)
+                    state = "unavailable"
+                except (MeilisearchError, OSError) as exc:
+                    raise SearchUnavailable(str(exc)) from exc
+        finally:
+            # Wait for the keyword half whatever happened here: no request outlives its search.
+            keyword = pending.result()
+        if by_meaning is None:
+            hits = [_hit(h) for h in keyword["hits"][offset : offset + limit]]
+            took = int(keyword.get("processingTimeMs", 0))
+            return SearchPage(query, hits, _total(keyword, len(hits)), took, _facets(keyword), state)
         merged = hybrid.merge(
             keyword["hits"],
             by_meaning["hits"],
