@@ -280,3 +280,37 @@ def test_search_by_meaning_finds_a_french_paraphrase_at_its_moment(make_settings
                         assert answer["passages"][0] == first, answer["passages"][0]
 
         run(check)
+
+
+@pytest.mark.parametrize("trusted", ["127.0.0.1", ""])
+def test_http_behind_a_proxy_each_client_gets_its_own_budget(make_settings: Callable[..., Any], trusted: str) -> None:
+    """/mcp counts the client that PODARCHIVE_TRUSTED_PROXIES lets X-Forwarded-For name, as /api/search does.
+
+    The loopback peer plays nginx. Trusted, two readers behind it are told apart and a reader
+    writing an address into the header itself is still counted as itself; not trusted, the
+    header is ignored and every made-up address is the one peer.
+    """
+    corpus = build(make_settings(public_url=PUBLIC_URL, trusted_proxies=trusted))
+
+    async def refused(url: str, forwarded: str) -> bool:
+        client_of = http(url)
+        client_of.headers["X-Forwarded-For"] = forwarded
+        async with client_of as client:
+            answer = await client.call_tool("list_shows", {})
+            return answer.is_error and "too many requests" in text_of(answer)
+
+    async def calls(url: str, forwarded: list[str]) -> list[bool]:
+        return [await refused(url, value) for value in forwarded]
+
+    with site(corpus, SEARCH_RATE_BURST=2, SEARCH_RATE_PER_S=0.0001) as (_, url):
+        first = anyio.run(calls, url, ["203.0.113.1"] * 3)
+        second = anyio.run(calls, url, ["203.0.113.2"] * 2)
+        spoofed = anyio.run(calls, url, ["198.51.100.7, 203.0.113.1", "198.51.100.8, 203.0.113.9"])
+    if trusted:
+        assert first == [False, False, True]
+        assert second == [False, False]
+        # nginx appends the address it saw: the first client is still itself; a third one is new.
+        assert spoofed == [True, False]
+    else:
+        assert first == [False, False, True]
+        assert second == [True, True] and spoofed == [True, True]
