@@ -140,7 +140,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
-        if "make_settings" in fixtures or "module_settings" in fixtures:
+        if "make_settings" in fixtures or "make_module_settings" in fixtures:
             item.add_marker(pytest.mark.db)
         if "live_site" in fixtures:
             item.add_marker(pytest.mark.xdist_group("live_site"))
@@ -199,32 +199,37 @@ def make_settings(
 
 
 @pytest.fixture(scope="module")
-def module_settings(
+def make_module_settings(
     tmp_path_factory: pytest.TempPathFactory, meili: Endpoint, pg_server: str | None, migrated_database: str
-) -> Settings:
-    """make_settings' settings for an archive the tests of one module share (tests that only read it).
+) -> Callable[..., Settings]:
+    """make_settings for archives the tests of one module share (tests that only read them).
 
-    Its database starts as a copy of the migrated one, as make_settings' does.
+    Each call: a new data directory and index prefix, its database a copy of the migrated one.
     """
-    data_dir = tmp_path_factory.mktemp("module-data")
-    data_dir.chmod(0o700)
-    if pg_server:
-        url = _new_pg_database(pg_server, migrated_database)
-    else:
-        url = ""
-        shutil.copyfile(migrated_database, data_dir / "podarchive.db")
-        (data_dir / "podarchive.db").chmod(0o600)
-    return load_settings(
-        environ={},
-        data_dir=data_dir,
-        database_url=url,
-        meili_url=meili.url,
-        meili_key=meili.key,
-        index_prefix=f"m{uuid.uuid4().hex[:12]}",
-        model="tiny.en",
-        allow_private_hosts="127.0.0.1:*",
-        max_attempts=3,
-    )
+
+    def make(**overrides: Any) -> Settings:
+        data_dir = tmp_path_factory.mktemp("module-data")
+        data_dir.chmod(0o700)
+        if pg_server:
+            url = _new_pg_database(pg_server, migrated_database)
+        else:
+            url = ""
+            shutil.copyfile(migrated_database, data_dir / "podarchive.db")
+            (data_dir / "podarchive.db").chmod(0o600)
+        values: dict[str, Any] = {
+            "data_dir": data_dir,
+            "database_url": url,
+            "meili_url": meili.url,
+            "meili_key": meili.key,
+            "index_prefix": f"m{uuid.uuid4().hex[:12]}",
+            "model": "tiny.en",
+            "allow_private_hosts": "127.0.0.1:*",
+            "max_attempts": 3,
+        }
+        values.update(overrides)
+        return load_settings(environ={}, **values)
+
+    return make
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

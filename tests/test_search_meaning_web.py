@@ -23,9 +23,9 @@ def _site(settings):
 
 
 @pytest.fixture(scope="module")
-def site(module_settings):
+def site(make_module_settings):
     """One corpus (embedded and indexed) for the tests that only search it; built once per module."""
-    return _site(module_settings)
+    return _site(make_module_settings())
 
 
 @pytest.fixture
