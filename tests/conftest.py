@@ -95,13 +95,36 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
     shutil.rmtree(base, ignore_errors=True)
 
 
-def _new_pg_database(server: str) -> str:
+def _new_pg_database(server: str, template: str | None = None) -> str:
+    """A new database on the server: empty, or a copy of `template` (which nobody may be connected to)."""
     import psycopg
 
     name = f"t{uuid.uuid4().hex[:12]}"
+    clause = f' TEMPLATE "{template}"' if template else ""
     with psycopg.connect(server.replace("postgresql+psycopg", "postgresql") + "/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"{clause}')
     return f"{server}/{name}"
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory, pg_server: str | None) -> str:
+    """A database migrated from empty to head once per session (per xdist worker).
+
+    make_settings starts each test's database as a copy of it (a file copy on SQLite,
+    CREATE DATABASE ... TEMPLATE on PostgreSQL), which costs a fraction of running every
+    migration again. Returns the SQLite file's path, or the PostgreSQL database's name.
+    Tests marked `empty_database` get an empty one and run the migrations themselves.
+    """
+    from archive.store.database import Database
+
+    data_dir = tmp_path_factory.mktemp("migrated")
+    url = _new_pg_database(pg_server) if pg_server else ""
+    db = Database(load_settings(environ={}, data_dir=data_dir, database_url=url))
+    db.dispose()  # closes every connection: SQLite folds its WAL in, PostgreSQL can copy it
+    if pg_server:
+        return url.rsplit("/", 1)[1]
+    assert not (data_dir / "podarchive.db-wal").exists()
+    return str(data_dir / "podarchive.db")
 
 
 pytest_plugins = ["tests.leftovers"]
@@ -117,7 +140,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
-        if "make_settings" in fixtures:
+        if "make_settings" in fixtures or "make_module_settings" in fixtures:
             item.add_marker(pytest.mark.db)
         if "live_site" in fixtures:
             item.add_marker(pytest.mark.xdist_group("live_site"))
@@ -127,19 +150,36 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path, meili: Endpoint, pg_server: str | None) -> Callable[..., Settings]:
+def make_settings(
+    request: pytest.FixtureRequest, tmp_path: Path, meili: Endpoint, pg_server: str | None
+) -> Callable[..., Settings]:
     """Settings for a test: own data dir and index prefix, shared Meilisearch, loopback allowed.
 
     With PODARCHIVE_TEST_DB=postgresql each call gets a fresh database on the real server.
+    The test's data directory's database starts as a copy of the session's migrated one
+    (`migrated_database`), unless the test is marked `empty_database`; a data directory
+    passed in (`data_dir=`) starts with none, and podarchive migrates it on first use.
     """
 
     databases: dict[str, str] = {}
+    empty = request.node.get_closest_marker("empty_database") is not None
+    migrated: str | None = None if empty else request.getfixturevalue("migrated_database")
 
     def make(**overrides: Any) -> Settings:
         data_dir = Path(overrides.get("data_dir", tmp_path / "data"))
+        # Only the test's own data directory starts migrated: one it names (a restore
+        # target, say) starts empty, as a new install's would.
+        template = migrated if "data_dir" not in overrides else None
         # One PostgreSQL database per data directory, as SQLite has one file per data directory.
         if pg_server and str(data_dir) not in databases:
-            databases[str(data_dir)] = _new_pg_database(pg_server)
+            databases[str(data_dir)] = _new_pg_database(pg_server, template)
+        elif not pg_server and template and not overrides.get("database_url") and str(data_dir) not in databases:
+            databases[str(data_dir)] = ""
+            if not data_dir.exists():
+                # Private, as podarchive makes its own (archive.data_dir): 0700 and 0600.
+                data_dir.mkdir(mode=0o700, parents=True)
+                shutil.copyfile(template, data_dir / "podarchive.db")
+                (data_dir / "podarchive.db").chmod(0o600)
         values: dict[str, Any] = {
             "data_dir": data_dir,
             "database_url": databases.get(str(data_dir), ""),
@@ -149,6 +189,40 @@ def make_settings(tmp_path: Path, meili: Endpoint, pg_server: str | None) -> Cal
             "model": "tiny.en",
             # Loopback test servers take random ports: every port of 127.0.0.1 (the host:*
             # form; a bare host would mean ports 80 and 443 only).
+            "allow_private_hosts": "127.0.0.1:*",
+            "max_attempts": 3,
+        }
+        values.update(overrides)
+        return load_settings(environ={}, **values)
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def make_module_settings(
+    tmp_path_factory: pytest.TempPathFactory, meili: Endpoint, pg_server: str | None, migrated_database: str
+) -> Callable[..., Settings]:
+    """make_settings for archives the tests of one module share (tests that only read them).
+
+    Each call: a new data directory and index prefix, its database a copy of the migrated one.
+    """
+
+    def make(**overrides: Any) -> Settings:
+        data_dir = tmp_path_factory.mktemp("module-data")
+        data_dir.chmod(0o700)
+        if pg_server:
+            url = _new_pg_database(pg_server, migrated_database)
+        else:
+            url = ""
+            shutil.copyfile(migrated_database, data_dir / "podarchive.db")
+            (data_dir / "podarchive.db").chmod(0o600)
+        values: dict[str, Any] = {
+            "data_dir": data_dir,
+            "database_url": url,
+            "meili_url": meili.url,
+            "meili_key": meili.key,
+            "index_prefix": f"m{uuid.uuid4().hex[:12]}",
+            "model": "tiny.en",
             "allow_private_hosts": "127.0.0.1:*",
             "max_attempts": 3,
         }

@@ -17,9 +17,10 @@ from tests.test_assistants_mcp import http, site
 from web import create_app
 
 
-@pytest.fixture
-def corpus(make_settings: Any) -> Corpus:
-    return build(make_settings(public_url=PUBLIC_URL))
+@pytest.fixture(scope="module")
+def corpus(make_module_settings: Any) -> Corpus:
+    """One corpus for the module: its tests only read it (each makes its own app, rate limits included)."""
+    return build(make_module_settings(public_url=PUBLIC_URL))
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from alembic import command
 from sqlalchemy import inspect, text
 
@@ -13,6 +14,9 @@ from archive.context import Archive
 from archive.store.database import _alembic_config
 from feeds import Chapter
 from tests.web_corpus import build, transcript
+
+# From an empty database: the migrations themselves run, from the first one up.
+pytestmark = pytest.mark.empty_database
 
 
 def _migrate(archive: Archive, revision: str, up: bool) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, inspect, select, text
@@ -16,6 +17,9 @@ from archive.ingest import embed_passages
 from archive.store.schema import Base, EpisodeVectors, PassageVector
 from tests.search_corpus import add_show
 from tests.test_migration_chapters import _migrate
+
+# From an empty database: the migrations themselves run, from the first one up.
+pytestmark = pytest.mark.empty_database
 
 
 def _our_tables_differ(archive: Archive) -> list[object]:

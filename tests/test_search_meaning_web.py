@@ -14,14 +14,24 @@ from tests.meaning_corpus import build
 from web import create_app
 
 
-@pytest.fixture
-def site(make_settings):
-    settings = make_settings()
+def _site(settings):
     archive = Archive(settings)
     ids = build(archive)
     app = create_app(settings)
     app.config["SEARCH_RATE_BURST"] = 1000
     return app, ids
+
+
+@pytest.fixture(scope="module")
+def site(make_module_settings):
+    """One corpus (embedded and indexed) for the tests that only search it; built once per module."""
+    return _site(make_module_settings())
+
+
+@pytest.fixture
+def own_site(make_settings):
+    """A corpus of the test's own, for a test that changes the index."""
+    return _site(make_settings())
 
 
 def _hits(html: str) -> list[tuple[str, str]]:
@@ -165,9 +175,9 @@ def test_a_failing_model_leaves_search_by_words(site, monkeypatch):
     assert "Les résultats par le sens sont indisponibles pour le moment" in fr and "Par ses mots" in fr
 
 
-def test_an_index_without_the_embedder_still_answers_by_words(site):
+def test_an_index_without_the_embedder_still_answers_by_words(own_site):
     """The index refuses the query by meaning (its embedder was removed): the search goes on by words."""
-    app, _ = site
+    app, _ = own_site
     client = app.test_client()
     assert client.get("/api/search?q=pompiers").get_json()["meaning"] == "on"  # settings applied
     search = app.extensions["podarchive"].search
