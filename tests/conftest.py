@@ -84,7 +84,10 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
             base / "server.log",
             "-w",
             "-o",
-            f"-p {port} -h 127.0.0.1 -k {base}",
+            # No fsync: a test server's data lives as long as the session, and an OS crash
+            # is not what these tests are about (a killed podarchive process is, and its
+            # transactions behave the same). Commits and CREATE DATABASE stop waiting on the disk.
+            f"-p {port} -h 127.0.0.1 -k {base} -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
             "start",
         ],
         check=True,
