@@ -183,20 +183,7 @@ def make_settings(
                 data_dir.mkdir(mode=0o700, parents=True)
                 shutil.copyfile(template, data_dir / "podarchive.db")
                 (data_dir / "podarchive.db").chmod(0o600)
-        values: dict[str, Any] = {
-            "data_dir": data_dir,
-            "database_url": databases.get(str(data_dir), ""),
-            "meili_url": meili.url,
-            "meili_key": meili.key,
-            "index_prefix": f"t{uuid.uuid4().hex[:12]}",
-            "model": "tiny.en",
-            # Loopback test servers take random ports: every port of 127.0.0.1 (the host:*
-            # form; a bare host would mean ports 80 and 443 only).
-            "allow_private_hosts": "127.0.0.1:*",
-            "max_attempts": 3,
-        }
-        values.update(overrides)
-        return load_settings(environ={}, **values)
+        return _test_settings(meili, data_dir, databases.get(str(data_dir), ""), "t", overrides)
 
     return make
 
@@ -219,20 +206,29 @@ def make_module_settings(
             url = ""
             shutil.copyfile(migrated_database, data_dir / "podarchive.db")
             (data_dir / "podarchive.db").chmod(0o600)
-        values: dict[str, Any] = {
-            "data_dir": data_dir,
-            "database_url": url,
-            "meili_url": meili.url,
-            "meili_key": meili.key,
-            "index_prefix": f"m{uuid.uuid4().hex[:12]}",
-            "model": "tiny.en",
-            "allow_private_hosts": "127.0.0.1:*",
-            "max_attempts": 3,
-        }
-        values.update(overrides)
-        return load_settings(environ={}, **values)
+        return _test_settings(meili, data_dir, url, "m", overrides)
 
     return make
+
+
+def _test_settings(
+    meili: Endpoint, data_dir: Path, database_url: str, prefix: str, overrides: dict[str, Any]
+) -> Settings:
+    """A test archive's settings: its data directory and database, a new index prefix, the session's Meilisearch."""
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "meili_url": meili.url,
+        "meili_key": meili.key,
+        "index_prefix": f"{prefix}{uuid.uuid4().hex[:12]}",
+        "model": "tiny.en",
+        # Loopback test servers take random ports: every port of 127.0.0.1 (the host:*
+        # form; a bare host would mean ports 80 and 443 only).
+        "allow_private_hosts": "127.0.0.1:*",
+        "max_attempts": 3,
+    }
+    values.update(overrides)
+    return load_settings(environ={}, **values)
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -355,18 +351,8 @@ def session_settings(tmp_path_factory: pytest.TempPathFactory, meili: Endpoint) 
     """Like make_settings, for archives that live the whole session."""
 
     def make(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {
-            "data_dir": tmp_path_factory.mktemp("site-data"),
-            "meili_url": meili.url,
-            "meili_key": meili.key,
-            "index_prefix": f"s{uuid.uuid4().hex[:12]}",
-            "model": "base",
-            "allow_private_hosts": "127.0.0.1:*",
-            "max_attempts": 3,
-            "secret_key": "test-secret",
-        }
-        values.update(overrides)
-        return load_settings(environ={}, **values)
+        data_dir = tmp_path_factory.mktemp("site-data")
+        return _test_settings(meili, data_dir, "", "s", {"model": "base", "secret_key": "test-secret", **overrides})
 
     return make
 
