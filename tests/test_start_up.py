@@ -59,13 +59,23 @@ def test_every_command_loads_under_its_name() -> None:
         assert command is not None and command.name == name
 
 
-def test_a_command_on_a_migrated_database_loads_only_what_it_uses(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("command", "unused"),
+    [
+        (["users", "list"], UNUSED),
+        # `status` reads the queues and asks the server's health over HTTP: no search client.
+        (["status"], ("alembic", "meilisearch", "archive.search.index")),
+    ],
+)
+def test_a_command_on_a_migrated_database_loads_only_what_it_uses(
+    tmp_path: Path, command: list[str], unused: tuple[str, ...]
+) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PODARCHIVE_")}
     env["PODARCHIVE_DATA_DIR"] = str(tmp_path / "data")
     probe = (
         "import sys\nfrom archive.cli import main\n"
-        "try:\n    main(['users', 'list'])\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
-        f"print('loaded:', ','.join(m for m in {UNUSED!r} if m in sys.modules))"
+        f"try:\n    main({command!r})\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
+        f"print('loaded:', ','.join(m for m in {unused!r} if m in sys.modules))"
     )
     first = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120

@@ -1,8 +1,14 @@
-"""The search index in Meilisearch: documents, settings, queries by words and meaning, the local server. Derived."""
+"""The search index in Meilisearch: documents, settings, queries by words and meaning, the local server. Derived.
 
-from archive.search.embedder import Embedder, EmbedderUnavailable, load_embedder, passage_contexts, text_hash
-from archive.search.index import (
-    BATCH,
+`SearchIndex` (and `BATCH`) load the Meilisearch client on first use: a command that never
+searches (`feeds list`, `users add`, cron's quick checks) starts without it (~0.3 s).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from archive.search.documents import (
     HL_POST,
     HL_PRE,
     MAX_OFFSET,
@@ -11,9 +17,7 @@ from archive.search.index import (
     Filters,
     Hit,
     Passage,
-    SearchIndex,
     SearchPage,
-    SearchUnavailable,
     episode_document,
     normalise_query,
     passage_document,
@@ -21,6 +25,22 @@ from archive.search.index import (
     safe_highlight,
     strip_sentinels,
 )
+from archive.search.embedder import Embedder, EmbedderUnavailable, load_embedder, passage_contexts, text_hash
+from archive.search.errors import SearchUnavailable
+
+if TYPE_CHECKING:
+    from archive.search.index import BATCH, SearchIndex
+
+_LAZY = frozenset({"BATCH", "SearchIndex"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from archive.search import index
+
+        return getattr(index, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BATCH",

@@ -13,6 +13,9 @@ import numpy.typing as npt
 
 from archive.search.hybrid import Found, vectors_field
 
+# The most hits one query returns, and the deepest it may page (Meilisearch pays for every skipped hit).
+MAX_LIMIT, MAX_OFFSET = 100, 1000
+
 # Private-use characters as highlight tags: Meilisearch inserts them into raw
 # text; we escape everything, then turn only these into <mark>. Document text
 # has them stripped, so a feed cannot forge a highlight.

@@ -16,6 +16,8 @@ from archive.search import hybrid
 from archive.search.documents import (
     HL_POST,
     HL_PRE,
+    MAX_LIMIT,
+    MAX_OFFSET,
     EpisodeEntry,
     EpisodeHit,
     Filters,
@@ -64,7 +66,6 @@ TASK_TIMEOUT_MS = 120_000
 # A rebuild enqueues everything, and Meilisearch folds the queue into one batch: at 1M
 # passages on one indexing thread that batch runs for many minutes, not seconds.
 REBUILD_TIMEOUT_MS = 6 * 3600 * 1000
-MAX_LIMIT, MAX_OFFSET = 100, 1000
 FACETS = ["show", "year", "language"]
 BATCH = 10_000
 # Keyword halves in flight at once per process (each search has one, for a few milliseconds).
