@@ -44,6 +44,9 @@ class Settings:
     meili_url: str = ""
     meili_key: str = ""
     meili_binary: str = ""
+    # Seconds one request to Meilisearch may take before the search or index call fails
+    # (a stalled server: searches answer 503, index work stays queued for the next run).
+    meili_timeout: int = 15
     index_prefix: str = "podarchive"
     # Whisper: a faster-whisper model name, a local directory, or a packaged model. The
     # engine's own defaults (transcribe.options) are the settings' defaults.
@@ -356,6 +359,11 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         raise ConfigError(f"PODARCHIVE_PORT: {settings.port} is not a TCP port (1 to 65535)")
     if settings.batch_size < 0 or settings.threads < 0:
         raise ConfigError("batch_size and threads must be zero or more")
+    if settings.meili_timeout < 1:
+        # 0 would make every request fail at once; the client takes no "never" value.
+        raise ConfigError(
+            f"PODARCHIVE_MEILI_TIMEOUT: {settings.meili_timeout}; give whole seconds, 1 or more (15 by default)"
+        )
     if settings.transcribe_workers < 1:
         raise ConfigError("PODARCHIVE_TRANSCRIBE_WORKERS must be 1 or more")
     _check_meaning(settings)

@@ -48,6 +48,7 @@ class Archive:
             find=lambda: current_endpoint(self.settings),
             embedder=self.embedder,
             floor=self.settings.meaning_floor,
+            timeout=self.settings.meili_timeout,
         )
 
     @cached_property

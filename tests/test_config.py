@@ -84,3 +84,22 @@ def test_the_mcp_token_is_masked_like_the_other_secrets(tmp_path):
     settings = load_settings(environ={"PODARCHIVE_MCP_TOKEN": "pa_secret"}, data_dir=tmp_path)
     assert ("mcp_token", "****") in settings.public_items()
     assert "pa_secret" not in repr(settings.public_items())
+
+
+def test_the_meilisearch_timeout_reaches_the_client_and_must_be_positive(tmp_path):
+    from archive.context import Archive
+
+    assert load_settings(environ={}, data_dir=tmp_path).meili_timeout == 15
+    # Built without a request: the client only keeps its timeout.
+    settings = load_settings(
+        environ={"PODARCHIVE_MEILI_TIMEOUT": "3"},
+        data_dir=tmp_path,
+        meili_url="http://127.0.0.1:9",
+        meili_key="k",
+    )
+    assert Archive(settings).search.client.config.timeout == 3
+    for value in ("0", "-1"):
+        with pytest.raises(ConfigError, match="MEILI_TIMEOUT"):
+            load_settings(environ={"PODARCHIVE_MEILI_TIMEOUT": value}, data_dir=tmp_path)
+    with pytest.raises(ConfigError, match="meili_timeout"):
+        load_settings(environ={"PODARCHIVE_MEILI_TIMEOUT": "2.5"}, data_dir=tmp_path)

@@ -139,6 +139,7 @@ class SearchIndex:
         *,
         embedder: Embedder | None = None,
         floor: float = hybrid.MEANING_FLOOR,
+        timeout: int = 15,
     ) -> None:
         self.passages_uid = f"{prefix}-passages"
         self.episodes_uid = f"{prefix}-episodes"
@@ -147,11 +148,12 @@ class SearchIndex:
         self.embedder = embedder
         self.floor = floor
         self._pool: tuple[int, ThreadPoolExecutor] | None = None
+        self.timeout = timeout
         self._connect(endpoint)
 
     def _connect(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
-        self.client = meilisearch.Client(endpoint.url, endpoint.key, timeout=15)
+        self.client = meilisearch.Client(endpoint.url, endpoint.key, timeout=self.timeout)
         # A restarted server may have lost its indexes: create them again before the next use.
         self._settings_applied = False
 
