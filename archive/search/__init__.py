@@ -1,7 +1,7 @@
 """The search index in Meilisearch: documents, settings, queries by words and meaning, the local server. Derived.
 
-`SearchIndex` (and `BATCH`) load the Meilisearch client on first use: a command that never
-searches (`feeds list`, `users add`, cron's quick checks) starts without it (~0.3 s).
+`SearchIndex` (and `BATCH`) load the Meilisearch client on first use: a command that only
+reads the database (`status`) starts without it and its pydantic models (about 0.1 s).
 """
 
 from __future__ import annotations
