@@ -270,9 +270,12 @@ def test_a_looping_window_is_repaired_and_clean_ones_are_never_decoded_again(
     assert decoder_calls == []
 
     fixed = Engine(options, base_cache).transcribe(looping_file, language="fr")
-    # One window (the looping chunk) went to the decoder again, alone, at each rung tried.
-    assert fixed.reruns == 1
-    assert decoder_calls and set(decoder_calls) == {1} and len(decoder_calls) <= len(TEMPERATURES)
+    # Only the looping windows went to the decoder again: all of them in the first rung's one call (the file is one
+    # batch), then only those still looping, at most once per rung. How many windows loop depends on the CPU's
+    # arithmetic: one on some machines, two (clips 2 and 3) on an AVX-512 one.
+    assert 1 <= fixed.reruns <= len(suspect)
+    assert decoder_calls and decoder_calls[0] == fixed.reruns and len(decoder_calls) <= len(TEMPERATURES)
+    assert decoder_calls == sorted(decoder_calls, reverse=True)
     redone = [s for s in fixed.segments if s.rerun]
     assert redone and all(s.flags == "compression,repeat" for s in redone)
     loop_start, loop_end = suspect[0].start, suspect[-1].end
