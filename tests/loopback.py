@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,10 +22,23 @@ class Seen:
     headers: dict[str, str]
 
 
-class Server(ThreadingHTTPServer):
-    """Serves routes by path; records every request (path and headers)."""
+class QuietServer(ThreadingHTTPServer):
+    """A threaded loopback server that says nothing when a client hangs up mid-request.
+
+    Tests hang up on purpose (a killed ingest, a refused download); socketserver would
+    print each such ConnectionError's traceback. Any other error is still printed.
+    """
 
     daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
+class Server(QuietServer):
+    """Serves routes by path; records every request (path and headers)."""
+
     block_on_close = False
 
     def __init__(self) -> None:

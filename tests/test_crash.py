@@ -10,13 +10,14 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from archive.context import Archive
 from tests.conftest import copy_audio, rss, run_cli, settings_env
+from tests.loopback import QuietServer
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.slow]
 
@@ -44,7 +45,7 @@ def slow_root(tmp_path: Path):
     root = tmp_path / "slow"
     root.mkdir()
     handler = type("Handler", (_SlowHandler,), {})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
+    server = QuietServer(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield root, f"http://127.0.0.1:{server.server_address[1]}", handler
     server.shutdown()

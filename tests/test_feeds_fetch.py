@@ -10,11 +10,12 @@ import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from feeds import BlockedURL, FetchError, FetchPolicy, TooLarge, check_url, download, fetch
+from tests.loopback import QuietServer
 
 FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title></channel></rss>'
 AUDIO = bytes(range(256)) * 4096  # 1 MiB
@@ -30,7 +31,7 @@ def gzip_bomb() -> bytes:
     return out.getvalue()
 
 
-class Server(ThreadingHTTPServer):
+class Server(QuietServer):
     """Loopback server that records each request path."""
 
     daemon_threads = True
