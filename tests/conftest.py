@@ -45,6 +45,24 @@ def meili(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
     local.stop()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """argon2id at its least cost for the accounts the tests make and log into in-process.
+
+    The real cost (RFC 9106's low-memory profile: 64 MiB, 3 passes, about 0.2 s a hash and
+    0.15 s a check here) is what a password deserves, not what a test of log-in is about;
+    the suite made and checked a few hundred. The CLI and the servers the tests start in
+    child processes keep the real one, and test_accounts_auth checks its parameters there.
+    """
+    from argon2 import PasswordHasher
+
+    from archive.editorial import accounts
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+        yield
+
+
 @pytest.fixture(scope="session")
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Joined packaged weights shared by every test of the session."""
