@@ -151,6 +151,7 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory, pg_server: str |
 pytest_plugins = ["tests.leftovers"]
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Markers from what a test uses.
 
