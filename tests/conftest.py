@@ -158,6 +158,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     - `db`: it opens a database, so the PostgreSQL pass runs it again;
     - one xdist group for the tests on the demo site, ingested once (base model) on one
       worker; they are `slow` too;
+    - one xdist group per module for the tests that share a module-scoped fixture (a
+      corpus embedded and indexed, a model loaded): split over two workers, each worker
+      built it again;
     - doctests are pure: the fast lane (`-m fast`) runs them.
     """
     for item in items:
@@ -167,8 +170,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if "live_site" in fixtures:
             item.add_marker(pytest.mark.xdist_group("live_site"))
             item.add_marker(pytest.mark.slow)
+        elif _uses_module_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))  # type: ignore[attr-defined]
         if isinstance(item, pytest.DoctestItem):
             item.add_marker(pytest.mark.fast)
+
+
+def _uses_module_fixture(item: pytest.Item) -> bool:
+    """Whether the test uses a fixture that lives as long as its module."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:  # a doctest
+        return False
+    return any(defs and defs[-1].scope == "module" for defs in info.name2fixturedefs.values())
 
 
 @pytest.fixture
@@ -387,9 +400,15 @@ def live_site(session_settings: Callable[..., Settings]) -> Iterator[LiveSite]:
     yield from serve_site(settings)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the session."""
+    """One headless Chromium for a module's tests.
+
+    Not for the session: Playwright's sync API keeps an asyncio loop running in the
+    worker's main thread while it is open, and every later test of that worker that runs
+    a loop of its own (the MCP clients' anyio.run) failed with "Already running asyncio
+    in this thread".
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

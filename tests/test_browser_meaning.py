@@ -16,9 +16,10 @@ from tests.meaning_corpus import build
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def meaning_site(make_settings) -> Iterator[tuple[LiveSite, dict[str, int]]]:
-    settings = make_settings(secret_key="test")
+@pytest.fixture(scope="module")
+def meaning_site(make_module_settings) -> Iterator[tuple[LiveSite, dict[str, int]]]:
+    """The search-by-meaning corpus, embedded, indexed and served once for the tests that only read it."""
+    settings = make_module_settings(secret_key="test")
     ids = build(Archive(settings))
     for site in serve_site(settings):
         yield site, ids
