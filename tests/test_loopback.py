@@ -6,6 +6,7 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 
 import pytest
@@ -21,13 +22,25 @@ class _Handler(BaseHTTPRequestHandler):
         raise ValueError("a bug in a route")
 
 
-def _errors_after(client: object, capsys: pytest.CaptureFixture[str]) -> str:
-    server = QuietServer(("127.0.0.1", 0), _Handler)
+class _Server(QuietServer):
+    """Says when it has finished with a request: after handle_error, if there was one."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.finished = threading.Event()
+
+    def shutdown_request(self, request: socket.socket) -> None:  # type: ignore[override]
+        super().shutdown_request(request)
+        self.finished.set()
+
+
+def _errors_after(client: Callable[[socket.socket], None], capsys: pytest.CaptureFixture[str]) -> str:
+    server = _Server()
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         with socket.create_connection(server.server_address) as sock:
-            client(sock)  # type: ignore[operator]
-        time.sleep(1.0)  # the server's thread handles the hang-up or the error
+            client(sock)
+        assert server.finished.wait(10), "the server never finished the request"
     finally:
         server.shutdown()
         server.server_close()
